@@ -1,0 +1,102 @@
+"""`feature-platform`: run the demo, and inspect feature groups from the shell."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+from collections.abc import Sequence
+
+from feature_platform.config import resolve_home
+from feature_platform.errors import FeaturePlatformError
+from feature_platform.store import FeatureStore
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from feature_platform.demo.run import materialize_demo, prepare_dagster_home
+
+    home = resolve_home(args.home)
+    os.environ["FEATURE_PLATFORM_HOME"] = str(home)
+    dagster_home = prepare_dagster_home(home)
+    print(f"feature_platform home: {home}\nDagster home: {dagster_home}")
+    runs = materialize_demo(home, args.days)
+    for run in runs:
+        status = "ok" if run.success else "FAILED"
+        print(f"  {status:6} {run.name}: partitions {run.first} ... {run.last}")
+    if not all(run.success for run in runs):
+        return 1
+    store = FeatureStore(home)
+    for group in store.list_feature_groups():
+        facts = store.describe(group.name)
+        print(f"  {group.name}: {facts['rows']} rows in {facts['data_files']} files")
+    if args.no_ui:
+        return 0
+    dagster = shutil.which("dagster") or os.path.join(os.path.dirname(sys.executable), "dagster")
+    command = [
+        dagster,
+        "dev",
+        "-m",
+        "feature_platform.definitions",
+        "-h",
+        args.host,
+        "-p",
+        str(args.port),
+    ]
+    print(
+        f"starting the Dagster UI on http://{args.host}:{args.port} (Ctrl-C stops it)", flush=True
+    )
+    os.execv(dagster, command)
+    return 0  # pragma: no cover - execv does not return
+
+
+def _list(args: argparse.Namespace) -> int:
+    store = FeatureStore.from_env()
+    for group in store.list_feature_groups():
+        online = "online" if group.online else "offline"
+        print(
+            f"{group.name}\t{group.entity.name}\t{group.partitioning}\t{online}\t{group.description}"
+        )
+    return 0
+
+
+def _describe(args: argparse.Namespace) -> int:
+    print(json.dumps(FeatureStore.from_env().describe(args.group), indent=2, default=str))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="feature-platform", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser(
+        "demo", help="materialize the demo feature groups and start the Dagster UI"
+    )
+    demo.add_argument("--days", type=int, default=3, help="complete days to materialize")
+    demo.add_argument("--home", default=None, help="state folder (default FEATURE_PLATFORM_HOME)")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=3000)
+    demo.add_argument("--no-ui", action="store_true", help="materialize only")
+    demo.set_defaults(handler=_demo)
+
+    listing = commands.add_parser("list", help="list feature groups")
+    listing.set_defaults(handler=_list)
+
+    describe = commands.add_parser("describe", help="show a feature group's spec and state")
+    describe.add_argument("group")
+    describe.set_defaults(handler=_describe)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except FeaturePlatformError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,30 @@
+"""The Dagster entry point: registered feature groups in, `Definitions` out.
+
+Global policy lives here, in one place: which resources the environment gets, and which
+definitions make up the deployment.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from feature_platform.orchestration.feature_assets import build_feature_group_definitions
+from feature_platform.orchestration.resources import current_environment, resources_for
+from feature_platform.orchestration.source_assets import build_source_definitions
+from feature_platform.registry import load_feature_groups
+
+
+def build_definitions() -> dg.Definitions:
+    """Assemble the deployment; the environment is read here and nowhere else."""
+    feature_groups = load_feature_groups()
+    sources = list(dict.fromkeys(definition.source for definition in feature_groups))
+    return dg.Definitions.merge(
+        *[build_source_definitions(source) for source in sources],
+        *[build_feature_group_definitions(definition) for definition in feature_groups],
+        dg.Definitions(resources=resources_for(current_environment())),
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions()

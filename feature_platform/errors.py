@@ -1,0 +1,74 @@
+"""Domain errors.
+
+Every failure a user can cause has its own class, so callers (and tests) can react to the kind of
+problem, and every message says what to change. All derive from `FeaturePlatformError` so a
+caller that only wants "our" errors catches one type.
+"""
+
+from __future__ import annotations
+
+
+class FeaturePlatformError(Exception):
+    """Base of every error raised on purpose by feature_platform."""
+
+
+class InvalidIdentifierError(FeaturePlatformError, ValueError):
+    """A group, entity, feature or namespace name is not a safe identifier."""
+
+
+class InvalidSpecError(FeaturePlatformError, ValueError):
+    """A feature group, entity or feature definition is inconsistent."""
+
+
+class UnknownFeatureGroupError(FeaturePlatformError, KeyError):
+    """The named feature group has not been applied to this store."""
+
+    def __str__(self) -> str:  # KeyError quotes its argument; we want the plain message.
+        return str(self.args[0]) if self.args else ""
+
+
+class UnknownFeatureError(FeaturePlatformError, KeyError):
+    """A feature reference names a feature its group does not have."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class IncompatibleSchemaChangeError(FeaturePlatformError):
+    """`apply` was asked to change a table in a way Iceberg cannot evolve safely."""
+
+
+class InvalidFrameError(FeaturePlatformError, ValueError):
+    """A frame handed to a write does not satisfy the feature group's contract."""
+
+
+class SchemaMismatchError(InvalidFrameError):
+    """Columns are missing, unexpected, or of the wrong type."""
+
+
+class NullKeyError(InvalidFrameError):
+    """A join key or timestamp column holds nulls."""
+
+
+class NaiveTimestampError(InvalidFrameError):
+    """A timestamp column has no time zone, so its instant is ambiguous."""
+
+
+class InvalidValueError(InvalidFrameError):
+    """A feature value cannot be stored faithfully (NaN or infinity)."""
+
+
+class OutOfWindowError(InvalidFrameError):
+    """A row's event time lies outside the window being written."""
+
+
+class InvalidWindowError(FeaturePlatformError, ValueError):
+    """A time window is empty, reversed or has naive bounds."""
+
+
+class ConfigurationError(FeaturePlatformError, ValueError):
+    """The store configuration is incomplete or contradictory."""
+
+
+class CommitConflictError(FeaturePlatformError):
+    """A commit kept conflicting with concurrent writers after every retry."""

@@ -1,0 +1,98 @@
+"""The feature store as a Dagster resource, and the resource set of each deployment.
+
+The environment is picked in exactly one place (`resources_for`), called from the definitions
+function; nothing reads it at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Literal
+
+import dagster as dg
+from pydantic import Field
+
+from feature_platform.config import StoreConfig, resolve_home
+from feature_platform.errors import ConfigurationError
+from feature_platform.store import FeatureStore
+
+Environment = Literal["local", "aws"]
+
+
+class FeatureStoreResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+    """Opens the `FeatureStore` a run writes to; embedded under `home` unless configured."""
+
+    home: str | None = Field(
+        default=None, description="Embedded-state folder; default FEATURE_PLATFORM_HOME."
+    )
+    catalog_type: str = Field(default="sql", description="sql, glue or rest.")
+    catalog_uri: str | None = Field(
+        default=None, description="SQLAlchemy URL (sql) or REST endpoint (rest)."
+    )
+    warehouse: str | None = Field(
+        default=None, description="Root of table locations, e.g. s3://bucket/features."
+    )
+    namespace: str = Field(default="feature_platform", description="Iceberg namespace.")
+    s3_endpoint: str | None = Field(default=None, description="S3-compatible endpoint URL.")
+    glue_endpoint: str | None = Field(default=None, description="Glue endpoint URL.")
+    aws_region: str | None = Field(default=None, description="AWS region of S3 and Glue.")
+    aws_access_key_id: str | None = Field(default=None, description="Use dg.EnvVar.")
+    aws_secret_access_key: str | None = Field(default=None, description="Use dg.EnvVar.")
+    commit_retries: int = Field(default=10, description="Commit retries under contention.")
+
+    def store_config(self) -> StoreConfig:
+        properties: dict[str, str] = {}
+        for key, value in (
+            ("s3.endpoint", self.s3_endpoint),
+            ("glue.endpoint", self.glue_endpoint),
+            ("s3.region", self.aws_region),
+            ("glue.region", self.aws_region),
+            ("s3.access-key-id", self.aws_access_key_id),
+            ("glue.access-key-id", self.aws_access_key_id),
+            ("s3.secret-access-key", self.aws_secret_access_key),
+            ("glue.secret-access-key", self.aws_secret_access_key),
+        ):
+            if value:
+                properties[key] = value
+        return StoreConfig(
+            home=resolve_home(self.home),
+            catalog_type=self.catalog_type,  # type: ignore[arg-type]
+            catalog_uri=self.catalog_uri,
+            warehouse=self.warehouse,
+            namespace=self.namespace,
+            catalog_properties=properties,
+            commit_retries=self.commit_retries,
+        )
+
+    def get_store(self) -> FeatureStore:
+        return FeatureStore(config=self.store_config())
+
+
+def current_environment() -> Environment:
+    env = os.environ.get("FEATURE_PLATFORM_ENV", "local")
+    if env not in ("local", "aws"):
+        raise ConfigurationError(f"FEATURE_PLATFORM_ENV must be 'local' or 'aws', not {env!r}")
+    return env  # type: ignore[return-value]
+
+
+def resources_for(env: Environment) -> dict[str, object]:
+    """The resource set of a deployment: embedded services locally, AWS services in `aws`.
+
+    In `aws`, secrets and endpoints come from environment variables through `dg.EnvVar`, so they
+    never appear in code or in the UI.
+    """
+    if env == "local":
+        return {"feature_store": FeatureStoreResource()}
+    catalog_uri = (
+        dg.EnvVar("FEATURE_PLATFORM_CATALOG_URI")
+        if os.environ.get("FEATURE_PLATFORM_CATALOG_URI")
+        else None
+    )
+    return {
+        "feature_store": FeatureStoreResource(
+            catalog_type=dg.EnvVar("FEATURE_PLATFORM_CATALOG_TYPE"),
+            catalog_uri=catalog_uri,
+            warehouse=dg.EnvVar("FEATURE_PLATFORM_WAREHOUSE"),
+            aws_region=dg.EnvVar("AWS_REGION"),
+        )
+    }

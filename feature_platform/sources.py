@@ -1,0 +1,84 @@
+"""Upstream data that feature groups are computed from, and how a definition ties them together.
+
+A `FeatureGroupDefinition` pairs a spec with a pure transformation of a time window; the source
+says how to read just the rows a window needs (its window widened by the lookback), which is
+what keeps a backfill of one partition cheap.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+import polars as pl
+
+from feature_platform.errors import InvalidSpecError
+from feature_platform.specs import PARTITION_WIDTH, FeatureGroup, Partitioning
+from feature_platform.time_windows import TimeWindow
+
+if TYPE_CHECKING:
+    from feature_platform.store import FeatureStore
+
+
+class Source(Protocol):
+    """A time-partitioned upstream dataset (an event log, a CDC table...)."""
+
+    @property
+    def key(self) -> Sequence[str]:
+        """Asset key path of the source in Dagster, e.g. ``("demo", "click_events")``."""
+        ...
+
+    @property
+    def partitioning(self) -> Partitioning: ...
+
+    @property
+    def start(self) -> dt.datetime: ...
+
+    def read(self, store: FeatureStore, window: TimeWindow) -> pl.DataFrame:
+        """Rows whose event time lies in `window`."""
+        ...
+
+
+Transformation = Callable[[pl.DataFrame, TimeWindow], pl.DataFrame]
+
+
+@dataclass(frozen=True)
+class FeatureGroupDefinition:
+    """A feature group with the logic that computes one of its windows.
+
+    Args:
+        group: The spec.
+        transform: ``(source rows of [window.start - lookback, window.end), window) -> rows of
+            the window``. Must be deterministic: a backfill reruns it.
+        source: Where the input rows come from.
+        lookback: How much history before the window the transformation needs (e.g. six days
+            for a seven-day aggregate of a daily group).
+    """
+
+    group: FeatureGroup
+    transform: Transformation
+    source: Source
+    lookback: dt.timedelta = dt.timedelta(0)
+
+    def __post_init__(self) -> None:
+        if self.lookback < dt.timedelta(0):
+            raise InvalidSpecError(f"{self.group.name}: lookback must not be negative")
+
+    @property
+    def name(self) -> str:
+        return self.group.name
+
+    def input_window(self, window: TimeWindow) -> TimeWindow:
+        return TimeWindow(window.start - self.lookback, window.end)
+
+    def compute(self, store: FeatureStore, window: TimeWindow) -> pl.DataFrame:
+        """Read exactly the input the window needs and run the transformation."""
+        return self.transform(self.source.read(store, self.input_window(window)), window)
+
+    @property
+    def source_partition_offset(self) -> int:
+        """How many source partitions before the window's own the computation reads."""
+        width = PARTITION_WIDTH[self.source.partitioning]
+        return -(-self.lookback // width)

@@ -1,0 +1,300 @@
+"""Feature group specifications: frozen, validated data from which everything else is derived.
+
+The Iceberg schema, the partition spec, the Dagster assets and (later) the DynamoDB table and
+Snowflake DDL are all pure functions of a `FeatureGroup`, so the spec validates everything up
+front: a spec that constructs is one that every backend can realise.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from feature_platform.dtypes import KEY_TYPES, canonical_dtype
+from feature_platform.errors import InvalidSpecError
+from feature_platform.identifiers import RESERVED_COLUMNS, validate_identifier
+
+Partitioning = Literal["daily", "hourly"]
+PARTITION_WIDTH: Mapping[str, dt.timedelta] = {
+    "daily": dt.timedelta(days=1),
+    "hourly": dt.timedelta(hours=1),
+}
+
+# Tags and owners surface in the Dagster UI and catalogs, whose rules these mirror.
+_TAG_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,63}$")
+_OWNER_PATTERN = re.compile(r"^(team:[A-Za-z0-9_-]+|[^@\s]+@[^@\s]+\.[^@\s]+)$")
+
+EVENT_TIME_COLUMN = "event_time"
+CREATED_AT_COLUMN = "created_at"
+
+
+@dataclass(frozen=True)
+class Entity:
+    """The thing features describe (a user, an article), identified by its join keys.
+
+    Join keys are typed (string unless `key_dtypes` says otherwise) so that `apply` can create the
+    offline table before any data has arrived.
+    """
+
+    name: str
+    join_keys: Sequence[str]
+    key_dtypes: Mapping[str, Any] | None = None
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        validate_identifier(self.name, "entity")
+        keys = tuple(self.join_keys) if not isinstance(self.join_keys, str) else (self.join_keys,)
+        if not keys:
+            raise InvalidSpecError(f"entity {self.name!r} needs at least one join key")
+        for key in keys:
+            validate_identifier(key, "join key")
+            if key in RESERVED_COLUMNS:
+                raise InvalidSpecError(
+                    f"join key {key!r} of entity {self.name!r} is reserved for the offline table; "
+                    "rename it"
+                )
+        if len(set(keys)) != len(keys):
+            raise InvalidSpecError(f"entity {self.name!r} lists a join key twice: {list(keys)}")
+        given = dict(self.key_dtypes or {})
+        unknown = set(given) - set(keys)
+        if unknown:
+            raise InvalidSpecError(
+                f"key_dtypes of entity {self.name!r} name {sorted(unknown)}, which are not join "
+                f"keys {list(keys)}"
+            )
+        dtypes = {key: canonical_dtype(given.get(key, "string")) for key in keys}
+        for key, dtype in dtypes.items():
+            if dtype not in KEY_TYPES:
+                raise InvalidSpecError(
+                    f"join key {key!r} has dtype {dtype!r}; join keys must be one of "
+                    f"{sorted(KEY_TYPES)}"
+                )
+        object.__setattr__(self, "join_keys", keys)
+        object.__setattr__(self, "key_dtypes", dtypes)
+
+    def key_dtype(self, key: str) -> str:
+        """The canonical dtype of one join key."""
+        assert self.key_dtypes is not None  # normalised in __post_init__
+        return str(self.key_dtypes[key])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "join_keys": list(self.join_keys),
+            "key_dtypes": dict(self.key_dtypes or {}),
+            "description": self.description,
+        }
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One typed feature column of a group."""
+
+    name: str
+    dtype: Any
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        validate_identifier(self.name, "feature")
+        if self.name in RESERVED_COLUMNS:
+            raise InvalidSpecError(
+                f"feature name {self.name!r} is reserved for the offline table; rename it"
+            )
+        object.__setattr__(self, "dtype", canonical_dtype(self.dtype))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "dtype": self.dtype, "description": self.description}
+
+
+@dataclass(frozen=True)
+class FeatureGroup:
+    """A set of features of one entity, computed per time window and stored together.
+
+    Args:
+        name: Table and asset name; ``^[a-z][a-z0-9_]{0,62}$``.
+        entity: Whose features these are.
+        features: The feature columns, in table order.
+        event_time: Column of incoming frames holding when each value became true.
+        created_time: Optional column holding when each row was produced; without it rows are
+            stamped at write time. Used to pick the winner among rows of equal event time.
+        partitioning: ``"daily"`` or ``"hourly"``; the width of a backfill partition.
+        start: First partition (a date, an ISO string or a UTC datetime on a partition boundary).
+        ttl: How long a value stays valid; older values read as missing.
+        online: Whether the latest values are served from the online store.
+        owner: Who answers for the group (an email or team).
+        description: Shown in catalogs and the Dagster UI.
+        tags: Free-form string labels for discovery.
+    """
+
+    name: str
+    entity: Entity
+    features: Sequence[Feature]
+    event_time: str = EVENT_TIME_COLUMN
+    created_time: str | None = None
+    partitioning: Partitioning = "daily"
+    start: dt.datetime | dt.date | str = "2024-01-01"
+    ttl: dt.timedelta | None = None
+    online: bool = False
+    owner: str | None = None
+    description: str = ""
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        validate_identifier(self.name, "feature group")
+        if not isinstance(self.entity, Entity):
+            raise InvalidSpecError(f"feature group {self.name!r}: entity must be an Entity")
+        features = tuple(self.features)
+        if not features:
+            raise InvalidSpecError(f"feature group {self.name!r} needs at least one feature")
+        names = [f.name for f in features]
+        duplicated = sorted({n for n in names if names.count(n) > 1})
+        if duplicated:
+            raise InvalidSpecError(f"feature group {self.name!r} repeats features {duplicated}")
+        clashes = sorted(set(names) & set(self.entity.join_keys))
+        if clashes:
+            raise InvalidSpecError(
+                f"feature group {self.name!r}: features {clashes} clash with join keys"
+            )
+        self._validate_source_columns(set(names))
+        if self.partitioning not in PARTITION_WIDTH:
+            raise InvalidSpecError(
+                f"feature group {self.name!r}: partitioning must be 'daily' or 'hourly', "
+                f"not {self.partitioning!r}"
+            )
+        if self.ttl is not None and (
+            not isinstance(self.ttl, dt.timedelta) or self.ttl <= dt.timedelta(0)
+        ):
+            raise InvalidSpecError(
+                f"feature group {self.name!r}: ttl must be a positive timedelta or None"
+            )
+        tags = dict(self.tags)
+        for key, value in tags.items():
+            if not (isinstance(key, str) and isinstance(value, str)) or not (
+                _TAG_PATTERN.fullmatch(key) and _TAG_PATTERN.fullmatch(value)
+            ):
+                raise InvalidSpecError(
+                    f"feature group {self.name!r}: tag {key!r}={value!r} must be strings of at "
+                    "most 63 letters, digits, '-', '_' or '.'"
+                )
+        if self.owner is not None and not _OWNER_PATTERN.fullmatch(str(self.owner)):
+            raise InvalidSpecError(
+                f"feature group {self.name!r}: owner {self.owner!r} must be an email address or "
+                "'team:<name>'"
+            )
+        object.__setattr__(self, "features", features)
+        object.__setattr__(self, "tags", tags)
+        object.__setattr__(self, "start", self._normalise_start(self.start))
+
+    def _validate_source_columns(self, feature_names: set[str]) -> None:
+        for role, column in (("event_time", self.event_time), ("created_time", self.created_time)):
+            if column is None:
+                continue
+            validate_identifier(column, f"{role} column")
+            if column in feature_names or column in self.entity.join_keys:
+                raise InvalidSpecError(
+                    f"feature group {self.name!r}: {role} column {column!r} is also a feature "
+                    "or join key"
+                )
+        if self.created_time is not None and self.created_time == self.event_time:
+            raise InvalidSpecError(
+                f"feature group {self.name!r}: event_time and created_time must differ"
+            )
+        if self.event_time == CREATED_AT_COLUMN or (self.created_time == EVENT_TIME_COLUMN):
+            raise InvalidSpecError(
+                f"feature group {self.name!r}: the event_time column cannot be named "
+                f"{CREATED_AT_COLUMN!r}, nor created_time {EVENT_TIME_COLUMN!r}"
+            )
+
+    def _normalise_start(self, start: object) -> dt.datetime:
+        if isinstance(start, str):
+            try:
+                start = dt.datetime.fromisoformat(start)
+            except ValueError as exc:
+                raise InvalidSpecError(
+                    f"feature group {self.name!r}: start {start!r} is not an ISO date"
+                ) from exc
+        if isinstance(start, dt.datetime):
+            if start.tzinfo is None:
+                start = start.replace(tzinfo=dt.UTC)
+            start = start.astimezone(dt.UTC)
+        elif isinstance(start, dt.date):
+            start = dt.datetime(start.year, start.month, start.day, tzinfo=dt.UTC)
+        else:
+            raise InvalidSpecError(f"feature group {self.name!r}: start must be a date")
+        width = PARTITION_WIDTH[self.partitioning]
+        epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+        if (start - epoch) % width:
+            raise InvalidSpecError(
+                f"feature group {self.name!r}: start {start.isoformat()} is not on a "
+                f"{self.partitioning} partition boundary (UTC)"
+            )
+        return start
+
+    @property
+    def join_keys(self) -> tuple[str, ...]:
+        return tuple(self.entity.join_keys)
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.features)
+
+    @property
+    def partition_width(self) -> dt.timedelta:
+        return PARTITION_WIDTH[self.partitioning]
+
+    @property
+    def start_time(self) -> dt.datetime:
+        """`start` as a UTC datetime (normalised in __post_init__)."""
+        assert isinstance(self.start, dt.datetime)
+        return self.start
+
+    def feature(self, name: str) -> Feature:
+        for feature in self.features:
+            if feature.name == name:
+                return feature
+        raise KeyError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "entity": self.entity.to_dict(),
+            "features": [f.to_dict() for f in self.features],
+            "event_time": self.event_time,
+            "created_time": self.created_time,
+            "partitioning": self.partitioning,
+            "start": self.start_time.isoformat(),
+            "ttl_seconds": None if self.ttl is None else self.ttl.total_seconds(),
+            "online": self.online,
+            "owner": self.owner,
+            "description": self.description,
+            "tags": dict(self.tags),
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FeatureGroup:
+        ttl_seconds = data.get("ttl_seconds")
+        return cls(
+            name=data["name"],
+            entity=Entity(**data["entity"]),
+            features=[Feature(**f) for f in data["features"]],
+            event_time=data.get("event_time", EVENT_TIME_COLUMN),
+            created_time=data.get("created_time"),
+            partitioning=data.get("partitioning", "daily"),
+            start=data.get("start", "2024-01-01"),
+            ttl=None if ttl_seconds is None else dt.timedelta(seconds=ttl_seconds),
+            online=bool(data.get("online", False)),
+            owner=data.get("owner"),
+            description=data.get("description", ""),
+            tags=data.get("tags", {}),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> FeatureGroup:
+        return cls.from_dict(json.loads(text))

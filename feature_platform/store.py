@@ -1,0 +1,271 @@
+"""`FeatureStore`: the user-facing entry point to apply, write, read and describe feature groups.
+
+Specs are persisted in each table's properties, so any process that opens the same catalog (a
+Dagster run on another machine, a notebook) sees the same groups without a separate registry
+service.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Literal
+
+import polars as pl
+import pyarrow as pa
+from pyiceberg.catalog import Catalog
+from pyiceberg.exceptions import NoSuchTableError
+from pyiceberg.table import Table
+
+from feature_platform.config import StoreConfig
+from feature_platform.errors import (
+    ConfigurationError,
+    UnknownFeatureError,
+    UnknownFeatureGroupError,
+)
+from feature_platform.identifiers import validate_identifier
+from feature_platform.offline_store.catalog import open_catalog, table_location
+from feature_platform.offline_store.reads import scan_table, utc_or_none
+from feature_platform.offline_store.schema import (
+    SPEC_PROPERTY,
+    SchemaEvolution,
+    iceberg_schema,
+    partition_spec,
+    plan_evolution,
+    sort_order,
+    table_columns,
+)
+from feature_platform.offline_store.validation import prepare_frame
+from feature_platform.offline_store.writes import WriteResult, append, replace_window
+from feature_platform.specs import EVENT_TIME_COLUMN, FeatureGroup
+from feature_platform.time_windows import TimeWindow
+
+WriteTarget = Literal["offline"]
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """What `apply` did to the offline table."""
+
+    group: str
+    created: bool
+    evolution: SchemaEvolution
+
+    @property
+    def changed(self) -> bool:
+        return self.created or self.evolution.changes_schema
+
+
+class FeatureStore:
+    """Feature groups on an Iceberg offline store.
+
+    Args:
+        home: Folder for embedded state; defaults to `FEATURE_PLATFORM_HOME` or
+            ``./.feature_platform``. Ignored when `config` is given.
+        config: A full configuration (see `FeatureStore.from_config`).
+    """
+
+    def __init__(
+        self, home: str | os.PathLike[str] | None = None, *, config: StoreConfig | None = None
+    ):
+        self.config = config if config is not None else StoreConfig.embedded(home)
+
+    @classmethod
+    def from_config(cls, **settings: Any) -> FeatureStore:
+        """Open a store on configured services, e.g. ``catalog_type="glue", warehouse="s3://b/p"``.
+
+        Unset settings default to the embedded store under `home`.
+        """
+        home = settings.pop("home", None)
+        return cls(config=StoreConfig(home=StoreConfig.embedded(home).home, **settings))
+
+    @classmethod
+    def from_env(cls) -> FeatureStore:
+        """Open the store described by ``FEATURE_PLATFORM_*`` environment variables."""
+        return cls(config=StoreConfig.from_env())
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        return open_catalog(self.config)
+
+    # --- definitions -------------------------------------------------------------------------
+
+    def apply(self, group: FeatureGroup) -> ApplyResult:
+        """Create the group's offline table, or evolve it to match a changed spec.
+
+        Raises:
+            IncompatibleSchemaChangeError: The change cannot be made in place (see
+                `plan_evolution`); nothing is modified.
+        """
+        identifier = self._identifier(group.name)
+        schema = iceberg_schema(group)
+        if not self.catalog.table_exists(identifier):
+            properties = {
+                SPEC_PROPERTY: group.to_json(),
+                "commit.retry.num-retries": str(self.config.commit_retries),
+                "format-version": "2",
+                "write.parquet.compression-codec": "zstd",
+            }
+            location = table_location(self.config, self.config.namespace, group.name)
+            self.catalog.create_table_if_not_exists(
+                identifier,
+                schema=schema,
+                partition_spec=partition_spec(group, schema),
+                sort_order=sort_order(group, schema),
+                properties=properties,
+                location=location,
+            )
+            return ApplyResult(group.name, created=True, evolution=SchemaEvolution(added=()))
+        table = self.catalog.load_table(identifier)
+        evolution = plan_evolution(table.schema(), self._spec_of(table), group)
+        with table.transaction() as transaction:
+            if evolution.changes_schema:
+                with transaction.update_schema() as update:
+                    for name in evolution.added:
+                        feature = group.feature(name)
+                        update.add_column(
+                            name,
+                            schema.find_field(name).field_type,
+                            doc=feature.description or None,
+                        )
+                    for name in evolution.promoted:
+                        update.update_column(name, field_type=schema.find_field(name).field_type)
+            transaction.set_properties({SPEC_PROPERTY: group.to_json()})
+        return ApplyResult(group.name, created=False, evolution=evolution)
+
+    def list_feature_groups(self) -> list[FeatureGroup]:
+        """Every group applied to this store's namespace, sorted by name."""
+        groups = []
+        for identifier in self.catalog.list_tables(self.config.namespace):
+            table = self.catalog.load_table(identifier)
+            if SPEC_PROPERTY in table.properties:
+                groups.append(self._spec_of(table))
+        return sorted(groups, key=lambda g: g.name)
+
+    def get_feature_group(self, name: str) -> FeatureGroup:
+        return self._spec_of(self._table(name))
+
+    def describe(self, name: str) -> dict[str, Any]:
+        """The spec plus the table's current state: location, snapshot, rows, files, bytes."""
+        table = self._table(name)
+        group = self._spec_of(table)
+        snapshot = table.current_snapshot()
+        summary = snapshot.summary.additional_properties if snapshot and snapshot.summary else {}
+        return {
+            **group.to_dict(),
+            "table": ".".join(table.name()),
+            "location": table.location(),
+            "metadata_location": table.metadata_location,
+            "snapshot_id": snapshot.snapshot_id if snapshot else None,
+            "last_updated": dt.datetime.fromtimestamp(
+                table.metadata.last_updated_ms / 1000, dt.UTC
+            ).isoformat(),
+            "rows": int(summary.get("total-records", 0)),
+            "data_files": int(summary.get("total-data-files", 0)),
+            "bytes": int(summary.get("total-files-size", 0)),
+            "snapshots": len(table.snapshots()),
+        }
+
+    # --- writes --------------------------------------------------------------------------------
+
+    def write_window(
+        self,
+        name: str,
+        frame: Any,
+        start: dt.datetime | dt.date | str,
+        end: dt.datetime | dt.date | str,
+    ) -> WriteResult:
+        """Atomically replace the rows of ``[start, end)`` with `frame`: the backfill primitive.
+
+        Rerunning with the same frame gives the same table content. Never touches the online store.
+
+        Raises:
+            InvalidFrameError: (and subclasses) the frame does not fit the group; nothing written.
+            InvalidWindowError: The window is reversed or naive.
+        """
+        window = TimeWindow.of(start, end)
+        table = self._table(name)
+        rows = prepare_frame(self._spec_of(table), frame, window=window)
+        data = self._arrow_for(table, rows)
+        return replace_window(lambda: self._table(name), data, EVENT_TIME_COLUMN, window)
+
+    def write(self, name: str, frame: Any, to: WriteTarget = "offline") -> WriteResult:
+        """Append a micro-batch to the offline table, validated like a window write.
+
+        Raises:
+            ConfigurationError: `to` names a store other than the offline store.
+        """
+        if to != "offline":
+            raise ConfigurationError(
+                f"write(to={to!r}) needs an online store, which this store does not have; "
+                "use to='offline'"
+            )
+        table = self._table(name)
+        rows = prepare_frame(self._spec_of(table), frame)
+        return append(lambda: self._table(name), self._arrow_for(table, rows))
+
+    # --- reads ---------------------------------------------------------------------------------
+
+    def read(
+        self,
+        name: str,
+        start: dt.datetime | dt.date | str | None = None,
+        end: dt.datetime | dt.date | str | None = None,
+        as_of: int | dt.datetime | str | None = None,
+        features: list[str] | None = None,
+    ) -> pl.DataFrame:
+        """Rows with ``start <= event_time < end`` as of a snapshot id or timestamp (default: now).
+
+        Only the requested features (default: all) and the needed partitions are read.
+        """
+        table = self._table(name)
+        group = self._spec_of(table)
+        wanted = list(group.feature_names if features is None else features)
+        unknown = [f for f in wanted if f not in group.feature_names]
+        if unknown:
+            raise UnknownFeatureError(
+                f"feature group {name!r} has no features {unknown}; "
+                f"it has {list(group.feature_names)}"
+            )
+        columns = [c for c in table_columns(group) if c not in group.feature_names] + wanted
+        return scan_table(
+            table,
+            columns=columns,
+            time_column=EVENT_TIME_COLUMN,
+            start=utc_or_none(start, "start"),
+            end=utc_or_none(end, "end"),
+            as_of=as_of,
+        )
+
+    def table(self, name: str) -> Table:
+        """The group's pyiceberg table, for tools that want Iceberg directly."""
+        return self._table(name)
+
+    # --- internals -----------------------------------------------------------------------------
+
+    def _identifier(self, name: str) -> tuple[str, str]:
+        return (self.config.namespace, validate_identifier(name, "feature group"))
+
+    def _table(self, name: str) -> Table:
+        try:
+            return self.catalog.load_table(self._identifier(name))
+        except NoSuchTableError as exc:
+            raise UnknownFeatureGroupError(
+                f"unknown feature group {name!r}: apply it first (store.apply(group)); "
+                f"known groups: {[g.name for g in self.list_feature_groups()]}"
+            ) from exc
+
+    @staticmethod
+    def _spec_of(table: Table) -> FeatureGroup:
+        return FeatureGroup.from_json(table.properties[SPEC_PROPERTY])
+
+    @staticmethod
+    def _arrow_for(table: Table, rows: pl.DataFrame) -> pa.Table:
+        """Match the table schema exactly, filling columns of features dropped from the spec."""
+        target = table.schema().as_arrow()
+        missing = [f for f in target if f.name not in rows.columns]
+        if missing:
+            rows = rows.with_columns(pl.lit(None).alias(f.name) for f in missing)
+        return rows.select(target.names).to_arrow().cast(target)

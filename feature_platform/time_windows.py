@@ -1,0 +1,57 @@
+"""Half-open UTC time windows, the unit of every backfill write.
+
+Naive datetimes are rejected rather than assumed to be UTC: a window that silently shifts by
+the writer's local offset would overwrite the wrong rows, which is the kind of bug a feature
+store exists to prevent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from feature_platform.errors import InvalidWindowError
+
+
+def to_utc(value: dt.datetime | dt.date | str, what: str) -> dt.datetime:
+    """Convert an aware datetime, a date (midnight UTC) or an ISO string to aware UTC.
+
+    Raises:
+        InvalidWindowError: The value is naive, unparsable or of another type.
+    """
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError as exc:
+            raise InvalidWindowError(f"{what} {value!r} is not an ISO-8601 timestamp") from exc
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise InvalidWindowError(
+                f"{what} {value.isoformat()} has no time zone; pass an aware datetime such as "
+                f"{value.replace(tzinfo=dt.UTC).isoformat()}"
+            )
+        return value.astimezone(dt.UTC)
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
+    raise InvalidWindowError(f"{what} must be a datetime, date or ISO string, not {value!r}")
+
+
+@dataclass(frozen=True)
+class TimeWindow:
+    """The instants ``start <= t < end``, both bounds aware and in UTC."""
+
+    start: dt.datetime
+    end: dt.datetime
+
+    @classmethod
+    def of(cls, start: dt.datetime | dt.date | str, end: dt.datetime | dt.date | str) -> TimeWindow:
+        window = cls(to_utc(start, "window start"), to_utc(end, "window end"))
+        if window.end <= window.start:
+            raise InvalidWindowError(
+                f"window end {window.end.isoformat()} must be after start "
+                f"{window.start.isoformat()}"
+            )
+        return window
+
+    def __str__(self) -> str:
+        return f"[{self.start.isoformat()}, {self.end.isoformat()})"
