@@ -16,17 +16,19 @@ from typing import Any, Literal
 import polars as pl
 import pyarrow as pa
 from pyiceberg.catalog import Catalog
-from pyiceberg.exceptions import NoSuchTableError
+from pyiceberg.exceptions import CommitFailedException, NoSuchTableError
+from pyiceberg.schema import Schema
 from pyiceberg.table import Table
 
 from feature_platform.config import StoreConfig
 from feature_platform.errors import (
+    CommitConflictError,
     ConfigurationError,
     UnknownFeatureError,
     UnknownFeatureGroupError,
 )
 from feature_platform.identifiers import validate_identifier
-from feature_platform.offline_store.catalog import open_catalog, table_location
+from feature_platform.offline_store.catalog import open_catalog, table_location, table_properties
 from feature_platform.offline_store.reads import scan_table, utc_or_none
 from feature_platform.offline_store.schema import (
     SPEC_PROPERTY,
@@ -102,12 +104,7 @@ class FeatureStore:
         identifier = self._identifier(group.name)
         schema = iceberg_schema(group)
         if not self.catalog.table_exists(identifier):
-            properties = {
-                SPEC_PROPERTY: group.to_json(),
-                "commit.retry.num-retries": str(self.config.commit_retries),
-                "format-version": "2",
-                "write.parquet.compression-codec": "zstd",
-            }
+            properties = {**table_properties(self.config), SPEC_PROPERTY: group.to_json()}
             location = table_location(self.config, self.config.namespace, group.name)
             self.catalog.create_table_if_not_exists(
                 identifier,
@@ -118,8 +115,22 @@ class FeatureStore:
                 location=location,
             )
             return ApplyResult(group.name, created=True, evolution=SchemaEvolution(added=()))
-        table = self.catalog.load_table(identifier)
-        evolution = plan_evolution(table.schema(), self._spec_of(table), group)
+        for _ in range(self.config.commit_retries + 1):
+            try:
+                return self._evolve(group, schema)
+            except CommitFailedException:
+                continue  # another process changed the table meanwhile: plan again on fresh state
+        raise CommitConflictError(
+            f"could not evolve feature group {group.name!r}: its table kept changing concurrently"
+        )
+
+    def _evolve(self, group: FeatureGroup, schema: Schema) -> ApplyResult:
+        table = self.catalog.load_table(self._identifier(group.name))
+        stored = self._spec_of(table)
+        evolution = plan_evolution(table.schema(), stored, group)
+        if stored == group and not evolution.changes_schema:
+            # Every run applies its group; an unchanged spec must not commit (and contend).
+            return ApplyResult(group.name, created=False, evolution=evolution)
         with table.transaction() as transaction:
             if evolution.changes_schema:
                 with transaction.update_schema() as update:

@@ -18,7 +18,7 @@ from pyiceberg.transforms import DayTransform
 from pyiceberg.types import DoubleType, NestedField, StringType, TimestamptzType
 
 from feature_platform.demo.click_events import ClickEventConfig, generate_window
-from feature_platform.offline_store.catalog import table_location
+from feature_platform.offline_store.catalog import table_location, table_properties
 from feature_platform.offline_store.reads import scan_table
 from feature_platform.offline_store.writes import WriteResult, replace_window
 from feature_platform.specs import Partitioning
@@ -62,7 +62,7 @@ class ClickEventLog:
             (RAW_NAMESPACE, self.table_name),
             schema=_SCHEMA,
             partition_spec=_PARTITIONING,
-            properties={"commit.retry.num-retries": str(store.config.commit_retries)},
+            properties=table_properties(store.config),
             location=location,
         )
 

@@ -27,6 +27,21 @@ def open_catalog(config: StoreConfig) -> Catalog:
     return catalog
 
 
+def table_properties(config: StoreConfig) -> dict[str, str]:
+    """Properties every table we create gets.
+
+    Commit retries are sized for many concurrent partition writers; the waits are short because
+    a window commit is small and a conflicting writer is usually done within milliseconds.
+    """
+    return {
+        "format-version": "2",
+        "write.parquet.compression-codec": "zstd",
+        "commit.retry.num-retries": str(config.commit_retries),
+        "commit.retry.min-wait-ms": "20",
+        "commit.retry.max-wait-ms": "2000",
+    }
+
+
 def table_location(config: StoreConfig, namespace: str, name: str) -> str | None:
     """The location a new table gets: always under the warehouse root, never chosen by a name.
 

@@ -69,14 +69,22 @@ def scan_table(
     snapshot = resolve_snapshot(table, as_of)
     schema = table.schema()
     if snapshot is None:
-        empty = schema.select(*columns).as_arrow().empty_table()
-        return _from_arrow(empty)
+        return _from_arrow(schema.select(*columns).as_arrow().empty_table())
+    # A scan at an older snapshot projects that snapshot's schema (pyiceberg's rule), so columns
+    # added since then are missing there: select what existed and fill the rest with nulls.
+    travelling = as_of is not None
+    historic_schema = table.schemas().get(snapshot.schema_id, schema) if travelling else schema
+    available = [c for c in columns if c in historic_schema.column_names]
     scan = table.scan(
         row_filter=time_range_filter(time_column, start, end),
-        selected_fields=tuple(columns),
-        snapshot_id=snapshot.snapshot_id,
+        selected_fields=tuple(available),
+        snapshot_id=snapshot.snapshot_id if travelling else None,
     )
-    return _from_arrow(scan.to_arrow()).select(columns)
+    frame = _from_arrow(scan.to_arrow())
+    missing = schema.select(*[c for c in columns if c not in available]).as_arrow()
+    if missing.names:
+        frame = frame.with_columns(_from_arrow(missing.empty_table()).clear(frame.height))
+    return frame.select(columns)
 
 
 def _from_arrow(data: pa.Table) -> pl.DataFrame:

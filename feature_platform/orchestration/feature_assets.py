@@ -71,7 +71,6 @@ def build_feature_group_definitions(definition: FeatureGroupDefinition) -> dg.De
     job = dg.define_asset_job(
         f"{group.name}_job",
         selection=dg.AssetSelection.assets(feature_asset_key(group.name)),
-        partitions_def=partitions_def,
         description=f"Materialize partitions of feature group {group.name}.",
     )
     schedule = dg.build_schedule_from_partitioned_job(

@@ -43,9 +43,7 @@ def build_click_events_definitions(log: ClickEventLog) -> dg.Definitions:
             rows += log.ingest(store, window).rows_written
         return dg.MaterializeResult(metadata={"rows_written": dg.MetadataValue.int(rows)})
 
-    job = dg.define_asset_job(
-        "click_events_job", selection=dg.AssetSelection.assets(key), partitions_def=partitions_def
-    )
+    job = dg.define_asset_job("click_events_job", selection=dg.AssetSelection.assets(key))
     schedule = dg.build_schedule_from_partitioned_job(
         job, name="click_events_schedule", minute_of_hour=5, hour_of_day=0
     )

@@ -1,0 +1,84 @@
+"""`read` pushes column and time filters into the scan and travels back in time."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import pytest
+
+from feature_platform import FeatureStore
+from feature_platform.errors import InvalidWindowError, UnknownFeatureError
+from feature_platform_tests.helpers import DAY_START, NEXT_DAY, user_frame, user_group
+
+
+@pytest.fixture
+def three_days(store: FeatureStore) -> FeatureStore:
+    store.apply(user_group())
+    for day in range(3):
+        start = DAY_START + dt.timedelta(days=day)
+        store.write_window(
+            "user_stats", user_frame(start, offset=10 * day), start, start + dt.timedelta(days=1)
+        )
+    return store
+
+
+def test_time_range_reads_only_matching_partitions(three_days: FeatureStore) -> None:
+    table = three_days.table("user_stats")
+    from feature_platform.offline_store.reads import time_range_filter
+
+    planned = list(
+        table.scan(row_filter=time_range_filter("event_time", NEXT_DAY, None)).plan_files()
+    )
+    assert len(planned) == 2  # the first day's file is pruned by partition
+    rows = three_days.read("user_stats", start=NEXT_DAY, end=NEXT_DAY + dt.timedelta(days=1))
+    assert sorted(rows.get_column("clicks").to_list()) == [10, 11, 12, 13, 14]
+
+
+def test_selected_features_only(three_days: FeatureStore) -> None:
+    rows = three_days.read("user_stats", features=["ctr"])
+    assert rows.columns == ["user_id", "event_time", "created_at", "ctr"]
+    with pytest.raises(UnknownFeatureError, match="has no features \\['nope'\\]"):
+        three_days.read("user_stats", features=["nope"])
+
+
+def test_as_of_snapshot_and_timestamp(three_days: FeatureStore) -> None:
+    table = three_days.table("user_stats")
+    first_snapshot = table.snapshots()[0].snapshot_id
+    time.sleep(0.01)
+    moment = dt.datetime.now(dt.UTC)
+    time.sleep(0.01)
+    three_days.write_window("user_stats", user_frame(offset=100), DAY_START, NEXT_DAY)
+
+    assert three_days.read("user_stats", as_of=first_snapshot).height == 5
+    at_moment = three_days.read("user_stats", as_of=moment)
+    assert at_moment.height == 15
+    assert at_moment.get_column("clicks").max() == 24
+    assert three_days.read("user_stats").get_column("clicks").max() == 104
+    before_any = three_days.read("user_stats", as_of=dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
+    assert before_any.is_empty()
+    assert before_any.columns == three_days.read("user_stats").columns
+
+
+def test_bad_read_arguments(three_days: FeatureStore) -> None:
+    with pytest.raises(InvalidWindowError, match="no snapshot 42"):
+        three_days.read("user_stats", as_of=42)
+    with pytest.raises(InvalidWindowError, match="must be after start"):
+        three_days.read("user_stats", start=NEXT_DAY, end=DAY_START)
+    with pytest.raises(InvalidWindowError, match="no time zone"):
+        three_days.read("user_stats", start=dt.datetime(2026, 11, 10))
+
+
+def test_empty_table_reads_as_empty_frame_with_schema(store: FeatureStore) -> None:
+    store.apply(user_group())
+    rows = store.read("user_stats")
+    assert rows.is_empty()
+    assert rows.columns == [
+        "user_id",
+        "event_time",
+        "created_at",
+        "clicks",
+        "ctr",
+        "segment",
+        "is_subscriber",
+    ]

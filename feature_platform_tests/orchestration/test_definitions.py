@@ -1,0 +1,100 @@
+"""Pins the deployment's asset graph, jobs and schedules, so a change to them is deliberate."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+
+from feature_platform.definitions import build_definitions, defs
+
+
+@pytest.fixture(scope="module")
+def definitions() -> dg.Definitions:
+    return build_definitions()
+
+
+def test_asset_keys_and_dependencies(definitions: dg.Definitions) -> None:
+    graph = definitions.resolve_asset_graph()
+    edges = {
+        key.to_user_string(): sorted(p.to_user_string() for p in graph.get(key).parent_keys)
+        for key in graph.get_all_asset_keys()
+    }
+    assert edges == {
+        "demo/click_events": [],
+        "features/user_engagement": ["demo/click_events"],
+        "features/article_popularity": ["demo/click_events"],
+    }
+
+
+def test_partitions_definitions(definitions: dg.Definitions) -> None:
+    graph = definitions.resolve_asset_graph()
+
+    def partitions(key: str) -> tuple[str, str, str]:
+        partitions_def = graph.get(dg.AssetKey.from_user_string(key)).partitions_def
+        assert isinstance(partitions_def, dg.TimeWindowPartitionsDefinition)
+        return (
+            partitions_def.cron_schedule,
+            partitions_def.timezone,
+            partitions_def.start.isoformat(),
+        )
+
+    assert partitions("demo/click_events") == ("0 0 * * *", "UTC", "2026-11-01T00:00:00+00:00")
+    assert partitions("features/user_engagement") == (
+        "0 0 * * *",
+        "UTC",
+        "2026-11-01T00:00:00+00:00",
+    )
+    assert partitions("features/article_popularity") == (
+        "0 * * * *",
+        "UTC",
+        "2026-11-01T00:00:00+00:00",
+    )
+
+
+def test_partition_mappings_read_only_the_lookback(definitions: dg.Definitions) -> None:
+    graph = definitions.resolve_asset_graph()
+    user = dg.AssetKey(["features", "user_engagement"])
+    article = dg.AssetKey(["features", "article_popularity"])
+    events = dg.AssetKey(["demo", "click_events"])
+    assert graph.get_partition_mapping(user, events) == dg.TimeWindowPartitionMapping(
+        start_offset=-6, allow_nonexistent_upstream_partitions=True
+    )
+    assert graph.get_partition_mapping(article, events) == dg.TimeWindowPartitionMapping(
+        start_offset=-1, allow_nonexistent_upstream_partitions=True
+    )
+
+
+def test_backfill_policy_is_single_run_everywhere(definitions: dg.Definitions) -> None:
+    graph = definitions.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        assert graph.get(key).backfill_policy == dg.BackfillPolicy.single_run(), key
+
+
+def test_jobs_and_schedules(definitions: dg.Definitions) -> None:
+    repository = definitions.get_repository_def()
+    schedules = {s.name: (s.cron_schedule, s.job_name) for s in repository.schedule_defs}
+    assert schedules == {
+        "click_events_schedule": ("5 0 * * *", "click_events_job"),
+        "user_engagement_schedule": ("30 1 * * *", "user_engagement_job"),
+        "article_popularity_schedule": ("15 * * * *", "article_popularity_job"),
+    }
+
+
+def test_asset_descriptions_owners_and_schema_show_in_the_ui(definitions: dg.Definitions) -> None:
+    spec = next(
+        s
+        for s in definitions.resolve_all_asset_specs()
+        if s.key.path == ["features", "user_engagement"]
+    )
+    assert spec.owners == ["team:recsys"]
+    assert spec.kinds == {"iceberg", "polars"}
+    assert spec.tags["partitioning"] == "daily"
+    assert spec.group_name == "features"
+    schema = spec.metadata["dagster/column_schema"]
+    assert [c.name for c in schema.columns][:3] == ["user_id", "event_time", "created_at"]
+
+
+def test_module_level_definitions_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FEATURE_PLATFORM_ENV", "local")
+    loaded = defs()
+    assert len(list(loaded.resolve_all_asset_specs())) == 3

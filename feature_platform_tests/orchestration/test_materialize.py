@@ -1,0 +1,121 @@
+"""Real partitions materialized with `dagster.materialize`, read back by an independent reader."""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+import time
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from feature_platform import FeatureStore
+from feature_platform.definitions import build_definitions
+from feature_platform.demo.feature_groups import CLICK_EVENTS, user_engagement
+from feature_platform.orchestration.resources import FeatureStoreResource
+from feature_platform.time_windows import TimeWindow
+from feature_platform_tests.helpers import assert_no_empty_files, canonical, read_independently
+
+EVENTS = dg.AssetKey(["demo", "click_events"])
+USERS = dg.AssetKey(["features", "user_engagement"])
+ARTICLES = dg.AssetKey(["features", "article_popularity"])
+RANGE_START = "dagster/asset_partition_range_start"
+RANGE_END = "dagster/asset_partition_range_end"
+
+
+def _materialize(
+    home: Path, key: dg.AssetKey, first: str, last: str | None = None
+) -> dg.ExecuteInProcessResult:
+    asset = build_definitions().get_assets_def(key)
+    resources = {"feature_store": FeatureStoreResource(home=str(home))}
+    if last is None:
+        return dg.materialize([asset], resources=resources, partition_key=first)
+    return dg.materialize([asset], resources=resources, tags={RANGE_START: first, RANGE_END: last})
+
+
+@pytest.fixture
+def events_home(home: Path) -> Path:
+    """A home whose event log holds 2026-11-01 ... 2026-11-08."""
+    assert _materialize(home, EVENTS, "2026-11-01", "2026-11-08").success
+    return home
+
+
+def test_feature_partition_written_and_readable_by_another_engine(events_home: Path) -> None:
+    result = _materialize(events_home, USERS, "2026-11-08")
+    assert result.success
+    metadata = result.get_asset_materialization_events()[0].materialization.metadata
+    store = FeatureStore(events_home)
+    table = store.table("user_engagement")
+
+    assert metadata["rows_written"].value > 100
+    assert metadata["windows_written"].value == 1
+    assert metadata["files_added"].value == 1
+    assert metadata["snapshot_id"].value == str(table.current_snapshot().snapshot_id)
+    assert metadata["metadata_location"].value == table.metadata_location
+    stored = read_independently(table)
+    assert stored.height == metadata["rows_written"].value
+    assert stored.get_column("event_time").dt.date().unique().to_list() == [dt.date(2026, 11, 8)]
+
+    # The asset body is exactly the library's transformation over the 7-day input window.
+    window = TimeWindow.of(dt.date(2026, 11, 8), dt.date(2026, 11, 9))
+    events = CLICK_EVENTS.read(store, TimeWindow.of(dt.date(2026, 11, 2), dt.date(2026, 11, 9)))
+    expected = user_engagement(events, window).rename({"computed_at": "created_at"})
+    assert_frame_equal(canonical(stored), canonical(expected.select(stored.columns)))
+
+
+def test_rematerializing_a_partition_gives_identical_content(events_home: Path) -> None:
+    _materialize(events_home, USERS, "2026-11-07", "2026-11-08")
+    first = read_independently(FeatureStore(events_home).table("user_engagement"))
+    assert _materialize(events_home, USERS, "2026-11-08").success
+    again = read_independently(FeatureStore(events_home).table("user_engagement"))
+    assert_frame_equal(canonical(again), canonical(first))
+
+
+def test_partition_range_run_commits_each_window(events_home: Path) -> None:
+    result = _materialize(events_home, ARTICLES, "2026-11-08-00:00", "2026-11-08-05:00")
+    assert result.success
+    metadata = result.get_asset_materialization_events()[0].materialization.metadata
+    table = FeatureStore(events_home).table("article_popularity")
+    hours = read_independently(table).get_column("event_time").dt.hour().unique().sort()
+
+    assert metadata["windows_written"].value == 6
+    assert hours.to_list() == [0, 1, 2, 3, 4, 5]
+    assert len(table.snapshots()) == 6
+    assert_no_empty_files(table)
+
+
+def test_a_window_without_source_rows_writes_nothing(home: Path) -> None:
+    result = _materialize(home, USERS, "2026-11-03")  # the event log was never materialized
+    assert result.success
+    metadata = result.get_asset_materialization_events()[0].materialization.metadata
+    assert metadata["empty_windows"].value == 1
+    assert metadata["snapshot_id"].value == "unchanged"
+    assert FeatureStore(home).table("user_engagement").current_snapshot() is None
+
+
+def _materialize_in_child(home: str, partition: str, start_at: float) -> bool:
+    time.sleep(max(0.0, start_at - time.time()))
+    return _materialize(Path(home), USERS, partition).success
+
+
+@pytest.mark.integration
+def test_eight_partitions_materialized_concurrently_each_land_once(events_home: Path) -> None:
+    partitions = [f"2026-11-0{d}" for d in range(1, 9)]
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["dagster", "feature_platform.definitions"])
+    with context.Pool(len(partitions)) as pool:
+        pool.apply(time.sleep, (0,))
+        start_at = time.time() + 1.0
+        outcomes = pool.starmap(
+            _materialize_in_child, [(str(events_home), p, start_at) for p in partitions]
+        )
+    assert all(outcomes)
+    stored = read_independently(FeatureStore(events_home).table("user_engagement"))
+    per_day = stored.group_by(pl.col("event_time").dt.date().alias("day")).agg(pl.len())
+    assert sorted(per_day.get_column("day").to_list()) == [
+        dt.date(2026, 11, d) for d in range(1, 9)
+    ]
+    assert stored.select("user_id", "event_time").is_duplicated().sum() == 0
