@@ -260,8 +260,9 @@ class FeatureStore:
         return (self.config.namespace, validate_identifier(name, "feature group"))
 
     def _table(self, name: str) -> Table:
+        identifier = self._identifier(name)  # validated before the catalog is even opened
         try:
-            return self.catalog.load_table(self._identifier(name))
+            return self.catalog.load_table(identifier)
         except NoSuchTableError as exc:
             raise UnknownFeatureGroupError(
                 f"unknown feature group {name!r}: apply it first (store.apply(group)); "

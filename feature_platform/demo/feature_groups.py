@@ -64,9 +64,14 @@ ARTICLE_POPULARITY = FeatureGroup(
 _IS_CLICK = pl.col("event_type") == "click"
 
 
+def _trailing(events: pl.DataFrame, window: TimeWindow, span: dt.timedelta) -> pl.DataFrame:
+    """Events of the `span` before the window's end; whatever else the input holds is ignored."""
+    return events.filter(pl.col("event_time").is_between(window.end - span, window.end, "left"))
+
+
 def _activity(events: pl.DataFrame, key: str, window: TimeWindow) -> pl.DataFrame:
     """Entities with events in the window, with the time of their last one."""
-    in_window = events.filter(pl.col("event_time") >= window.start)
+    in_window = events.filter(pl.col("event_time").is_between(window.start, window.end, "left"))
     return in_window.group_by(key).agg(
         pl.col("event_time").max(),
         pl.len().alias("_events_in_window"),
@@ -76,7 +81,8 @@ def _activity(events: pl.DataFrame, key: str, window: TimeWindow) -> pl.DataFram
 
 
 def user_engagement(events: pl.DataFrame, window: TimeWindow) -> pl.DataFrame:
-    """One row per user active in the window; `events` covers the 7 days up to the window's end."""
+    """One row per user active in the window, aggregating the 7 days up to the window's end."""
+    events = _trailing(events, window, dt.timedelta(days=7))
     history = events.group_by("user_id").agg(
         _IS_CLICK.sum().cast(pl.Int64).alias("clicks_7d"),
         pl.col("dwell_seconds").filter(_IS_CLICK).mean().alias("avg_dwell_7d"),
@@ -113,7 +119,8 @@ def user_engagement(events: pl.DataFrame, window: TimeWindow) -> pl.DataFrame:
 
 
 def article_popularity(events: pl.DataFrame, window: TimeWindow) -> pl.DataFrame:
-    """One row per article active in the hour; `events` covers the 24 h up to the hour's end."""
+    """One row per article active in the hour, aggregating the 24 h up to the hour's end."""
+    events = _trailing(events, window, dt.timedelta(hours=24))
     history = events.group_by("article_id").agg(
         (~_IS_CLICK).sum().cast(pl.Int64).alias("impressions_24h"),
         _IS_CLICK.sum().cast(pl.Int64).alias("clicks_24h"),

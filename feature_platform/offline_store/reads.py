@@ -73,7 +73,9 @@ def scan_table(
     # A scan at an older snapshot projects that snapshot's schema (pyiceberg's rule), so columns
     # added since then are missing there: select what existed and fill the rest with nulls.
     travelling = as_of is not None
-    historic_schema = table.schemas().get(snapshot.schema_id, schema) if travelling else schema
+    historic_schema = schema
+    if travelling and snapshot.schema_id is not None:
+        historic_schema = table.schemas().get(snapshot.schema_id, schema)
     available = [c for c in columns if c in historic_schema.column_names]
     scan = table.scan(
         row_filter=time_range_filter(time_column, start, end),

@@ -71,31 +71,56 @@ def replace_window(
     """
     predicate = window_filter(time_column, window)
 
-    def attempt(table: Table) -> None:
-        has_rows = any(True for _ in table.scan(row_filter=predicate).plan_files())
+    def attempt(table: Table) -> bool:
+        has_rows = bool(_files_in(table, predicate))
         if data.num_rows and has_rows:
             table.overwrite(data, overwrite_filter=predicate)
         elif data.num_rows:
+            # An append into an empty window is not validated against concurrent appends into
+            # the same window (fast appends never conflict), so check afterwards: files in the
+            # window that this commit did not add mean a concurrent writer filled it too, and
+            # the window is replaced again, now by an overwrite that Iceberg does validate.
             table.append(data)
+            return _files_in(load_table(), predicate) <= _files_added_by(table)
         elif has_rows:
             table.delete(predicate)
+        return True
 
     return _commit_with_retry(load_table, attempt, window=window, rows=data.num_rows)
+
+
+def _files_in(table: Table, predicate: BooleanExpression) -> set[str]:
+    return {task.file.file_path for task in table.scan(row_filter=predicate).plan_files()}
+
+
+def _files_added_by(table: Table) -> set[str]:
+    """Data files added by the table's current snapshot (the commit just made)."""
+    snapshot = table.current_snapshot()
+    if snapshot is None:
+        return set()
+    return {
+        entry.data_file.file_path
+        for manifest in snapshot.manifests(table.io)
+        if manifest.added_snapshot_id == snapshot.snapshot_id
+        for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True)
+        if entry.snapshot_id == snapshot.snapshot_id
+    }
 
 
 def append(load_table: Callable[[], Table], data: pa.Table) -> WriteResult:
     """Append rows in one commit; an empty frame commits nothing (no empty data files)."""
 
-    def attempt(table: Table) -> None:
+    def attempt(table: Table) -> bool:
         if data.num_rows:
             table.append(data)
+        return True
 
     return _commit_with_retry(load_table, attempt, window=None, rows=data.num_rows)
 
 
 def _commit_with_retry(
     load_table: Callable[[], Table],
-    operation: Callable[[Table], None],
+    operation: Callable[[Table], bool],
     *,
     window: TimeWindow | None,
     rows: int,
@@ -104,7 +129,12 @@ def _commit_with_retry(
         table = load_table()
         before = table.current_snapshot()
         try:
-            operation(table)
+            if not operation(table):
+                logger.warning(
+                    "a concurrent writer filled the same window of %s; replacing it again",
+                    table.name(),
+                )
+                continue
         except RETRYABLE as exc:
             if attempt == OUTER_ATTEMPTS - 1:
                 raise CommitConflictError(
@@ -124,7 +154,10 @@ def _commit_with_retry(
             window=window,
             rows=rows,
         )
-    raise AssertionError("unreachable")  # pragma: no cover
+    raise CommitConflictError(
+        f"could not replace {window} of {'.'.join(table.name())}: concurrent writers kept filling "
+        f"it during {OUTER_ATTEMPTS} attempts; lower the write concurrency"
+    )
 
 
 def _result(

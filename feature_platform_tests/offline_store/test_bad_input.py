@@ -165,3 +165,29 @@ def test_null_feature_values_are_kept(store: FeatureStore) -> None:
     store.apply(user_group())
     store.write_window("user_stats", user_frame(), DAY_START, NEXT_DAY)
     assert store.read("user_stats").get_column("ctr").null_count() == 1
+
+
+@pytest.mark.parametrize("name", ["../x", 'a"b', "User", "x/../../y"])
+def test_unsafe_group_names_are_refused_before_any_side_effect(
+    store: FeatureStore, name: str
+) -> None:
+    from feature_platform.errors import InvalidIdentifierError
+
+    for call in (
+        lambda: store.write_window(name, user_frame(), DAY_START, NEXT_DAY),
+        lambda: store.write(name, user_frame()),
+        lambda: store.read(name),
+        lambda: store.describe(name),
+    ):
+        with pytest.raises(InvalidIdentifierError, match="invalid feature group name"):
+            call()
+    assert store.list_feature_groups() == []
+    assert not any(store.config.home.glob("warehouse/**/*.parquet"))
+
+
+def test_unknown_group_names_the_known_ones(store: FeatureStore) -> None:
+    from feature_platform.errors import UnknownFeatureGroupError
+
+    store.apply(user_group())
+    with pytest.raises(UnknownFeatureGroupError, match=r"known groups: \['user_stats'\]"):
+        store.write("user_stat", user_frame())

@@ -57,13 +57,18 @@ def test_eight_partitions_written_concurrently_all_land_exactly_once(
     assert_no_empty_files(store.table("user_stats"))
 
 
-def test_two_runs_overwriting_the_same_partition_leave_exactly_one_copy(
-    store: FeatureStore, home: Path
+@pytest.mark.parametrize("window_had_rows", [True, False], ids=["overwrite", "first-write"])
+def test_runs_writing_the_same_partition_at_once_leave_exactly_one_copy(
+    store: FeatureStore, home: Path, window_had_rows: bool
 ) -> None:
     store.apply(user_group())
-    store.write_window(
-        "user_stats", user_frame(users=50, offset=7), DAY_START, DAY_START + dt.timedelta(days=1)
-    )
+    if window_had_rows:
+        store.write_window(
+            "user_stats",
+            user_frame(users=50, offset=7),
+            DAY_START,
+            DAY_START + dt.timedelta(days=1),
+        )
     _run_concurrently(home, [(0, 100), (0, 200), (0, 300), (0, 400)])
 
     rows = store.read("user_stats")

@@ -10,6 +10,8 @@ from polars.testing import assert_frame_equal
 
 from feature_platform import FeatureStore, TimeWindow
 from feature_platform.errors import InvalidWindowError, UnknownFeatureGroupError
+from feature_platform.offline_store.validation import prepare_frame
+from feature_platform.offline_store.writes import replace_window, window_filter
 from feature_platform_tests.helpers import (
     DAY_START,
     NEXT_DAY,
@@ -174,3 +176,30 @@ def test_window_and_unknown_group_errors(applied: FeatureStore) -> None:
 def test_time_window_accepts_dates_and_iso_strings() -> None:
     window = TimeWindow.of(dt.date(2026, 11, 10), "2026-11-11T00:00:00+00:00")
     assert (window.start, window.end) == (DAY_START, NEXT_DAY)
+
+
+def test_first_write_racing_another_first_write_of_the_window_leaves_one_copy(
+    applied: FeatureStore,
+) -> None:
+    """Two writers both see the window empty; the one that commits second notices and replaces."""
+
+    stale = applied.table("user_stats")  # sees the window empty
+    applied.write_window("user_stats", user_frame(offset=100), DAY_START, NEXT_DAY)
+    tables = iter([stale])
+
+    def load_table() -> object:
+        return next(tables, None) or applied.table("user_stats")
+
+    window = TimeWindow.of(DAY_START, NEXT_DAY)
+    prepared = prepare_frame(applied.get_feature_group("user_stats"), user_frame())
+    data = applied._arrow_for(stale, prepared)
+    replace_window(load_table, data, "event_time", window)  # type: ignore[arg-type]
+
+    rows = applied.read("user_stats")
+    assert sorted(rows.get_column("clicks").to_list()) == [0, 1, 2, 3, 4]
+    files = list(
+        applied.table("user_stats")
+        .scan(row_filter=window_filter("event_time", window))
+        .plan_files()
+    )
+    assert len(files) == 1
