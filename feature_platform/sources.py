@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 import polars as pl
 
 from feature_platform.errors import InvalidSpecError
-from feature_platform.specs import PARTITION_WIDTH, FeatureGroup, Partitioning
+from feature_platform.specs import FeatureGroup, Partitioning
 from feature_platform.time_windows import TimeWindow
 
 if TYPE_CHECKING:
@@ -78,7 +78,10 @@ class FeatureGroupDefinition:
         return self.transform(self.source.read(store, self.input_window(window)), window)
 
     @property
-    def source_partition_offset(self) -> int:
-        """How many source partitions before the window's own the computation reads."""
-        width = PARTITION_WIDTH[self.source.partitioning]
-        return -(-self.lookback // width)
+    def lookback_partitions(self) -> int:
+        """The lookback in the group's own partitions, rounded up.
+
+        Dagster's `TimeWindowPartitionMapping` offsets count downstream partitions, so an hourly
+        group with a 23-hour lookback reads source partitions from 23 hours before its own.
+        """
+        return -(-self.lookback // self.group.partition_width)

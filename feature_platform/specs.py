@@ -212,14 +212,21 @@ class FeatureGroup:
     def _normalise_start(self, start: object) -> dt.datetime:
         if isinstance(start, str):
             try:
-                start = dt.datetime.fromisoformat(start)
+                start = (
+                    dt.date.fromisoformat(start)
+                    if len(start) == 10
+                    else dt.datetime.fromisoformat(start)
+                )
             except ValueError as exc:
                 raise InvalidSpecError(
                     f"feature group {self.name!r}: start {start!r} is not an ISO date"
                 ) from exc
         if isinstance(start, dt.datetime):
             if start.tzinfo is None:
-                start = start.replace(tzinfo=dt.UTC)
+                raise InvalidSpecError(
+                    f"feature group {self.name!r}: start {start.isoformat()} has no time zone; "
+                    "give a date or an aware datetime"
+                )
             start = start.astimezone(dt.UTC)
         elif isinstance(start, dt.date):
             start = dt.datetime(start.year, start.month, start.day, tzinfo=dt.UTC)

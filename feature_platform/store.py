@@ -128,7 +128,13 @@ class FeatureStore:
         table = self.catalog.load_table(self._identifier(group.name))
         stored = self._spec_of(table)
         evolution = plan_evolution(table.schema(), stored, group)
-        if stored == group and not evolution.changes_schema:
+        # Retry settings follow the store's configuration, also for tables created earlier.
+        stale_settings = {
+            key: value
+            for key, value in table_properties(self.config).items()
+            if key.startswith("commit.retry.") and table.properties.get(key) != value
+        }
+        if stored == group and not evolution.changes_schema and not stale_settings:
             # Every run applies its group; an unchanged spec must not commit (and contend).
             return ApplyResult(group.name, created=False, evolution=evolution)
         with table.transaction() as transaction:
@@ -143,7 +149,7 @@ class FeatureStore:
                         )
                     for name in evolution.promoted:
                         update.update_column(name, field_type=schema.find_field(name).field_type)
-            transaction.set_properties({SPEC_PROPERTY: group.to_json()})
+            transaction.set_properties({SPEC_PROPERTY: group.to_json(), **stale_settings})
         return ApplyResult(group.name, created=False, evolution=evolution)
 
     def list_feature_groups(self) -> list[FeatureGroup]:

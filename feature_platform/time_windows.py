@@ -21,9 +21,16 @@ def to_utc(value: dt.datetime | dt.date | str, what: str) -> dt.datetime:
     """
     if isinstance(value, str):
         try:
-            value = dt.datetime.fromisoformat(value)
+            # A date alone means midnight UTC, as a `datetime.date` does.
+            value = (
+                dt.date.fromisoformat(value)
+                if len(value) == 10
+                else dt.datetime.fromisoformat(value)
+            )
         except ValueError as exc:
-            raise InvalidWindowError(f"{what} {value!r} is not an ISO-8601 timestamp") from exc
+            raise InvalidWindowError(
+                f"{what} {value!r} is not an ISO-8601 date or timestamp"
+            ) from exc
     if isinstance(value, dt.datetime):
         if value.tzinfo is None or value.utcoffset() is None:
             raise InvalidWindowError(

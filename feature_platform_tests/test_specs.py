@@ -47,6 +47,7 @@ def test_longest_valid_name_is_accepted() -> None:
         (lambda: user_group(ttl=dt.timedelta(0)), "ttl must be a positive"),
         (lambda: user_group(start="2026-11-01T05:00:00+00:00"), "partition boundary"),
         (lambda: user_group(start="yesterday"), "not an ISO date"),
+        (lambda: user_group(start=dt.datetime(2026, 11, 1)), "has no time zone"),
         (lambda: user_group(owner="bob"), "email address or 'team:"),
         (lambda: user_group(tags={"k": "has space"}), "tag"),
         (lambda: user_group(created_time="event_time"), "must differ"),

@@ -66,10 +66,17 @@ class ClickEventLog:
             location=location,
         )
 
-    def ingest(self, store: FeatureStore, window: TimeWindow) -> WriteResult:
-        """Generate the window's events and replace that window of the log with them."""
+    def ingest(
+        self, store: FeatureStore, window: TimeWindow, arrived_by: dt.datetime | None = None
+    ) -> WriteResult:
+        """Replace the window of the log with its events that have arrived by `arrived_by` (now).
+
+        Late events are missing from an early ingest and appear when the partition is ingested
+        again, as with a real source; feature partitions rerun after that see them.
+        """
         table = self.table(store)
-        events = generate_window(window, self.config)
+        cutoff = arrived_by or dt.datetime.now(dt.UTC)
+        events = generate_window(window, self.config).filter(pl.col("ingested_at") <= cutoff)
         data = events.to_arrow().cast(table.schema().as_arrow())
         return replace_window(
             lambda: store.catalog.load_table((RAW_NAMESPACE, self.table_name)),

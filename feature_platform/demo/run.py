@@ -16,6 +16,7 @@ import dagster as dg
 from feature_platform.definitions import build_definitions
 from feature_platform.demo.feature_groups import ARTICLE_POPULARITY, CLICK_EVENTS, USER_ENGAGEMENT
 from feature_platform.orchestration.feature_assets import feature_asset_key
+from feature_platform.orchestration.partitions import RANGE_END_TAG, RANGE_START_TAG
 from feature_platform.orchestration.resources import FeatureStoreResource
 
 DAGSTER_YAML = """\
@@ -25,9 +26,6 @@ telemetry:
 nux:
   enabled: false
 """
-
-RANGE_START = "dagster/asset_partition_range_start"
-RANGE_END = "dagster/asset_partition_range_end"
 
 
 def prepare_dagster_home(home: Path) -> Path:
@@ -80,7 +78,7 @@ def materialize_demo(home: Path, days: int, today: dt.date | None = None) -> lis
             [asset],
             instance=instance,
             resources=resources,
-            tags={RANGE_START: first, RANGE_END: last},
+            tags={RANGE_START_TAG: first, RANGE_END_TAG: last},
         )
         runs.append(DemoRun("/".join(path), first, last, result.success))
     return runs

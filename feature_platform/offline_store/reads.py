@@ -11,6 +11,7 @@ from pyiceberg.table import Table
 from pyiceberg.table.snapshots import Snapshot
 
 from feature_platform.errors import InvalidWindowError
+from feature_platform.offline_store.writes import WRITE_ID_PROPERTY, snapshots_of_write
 from feature_platform.time_windows import to_utc
 
 
@@ -34,7 +35,25 @@ def resolve_snapshot(table: Table, as_of: int | dt.datetime | str | None) -> Sna
             )
         return snapshot
     instant = to_utc(as_of, "as_of")
-    return table.snapshot_as_of_timestamp(int(instant.timestamp() * 1000))
+    epoch_ms = (instant - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(milliseconds=1)
+    snapshot = table.snapshot_as_of_timestamp(epoch_ms)
+    return _whole_commit(table, snapshot)
+
+
+def _whole_commit(table: Table, snapshot: Snapshot | None) -> Snapshot | None:
+    """Never a state inside one write: an overwrite commits a delete and an append snapshot at
+    once, and a timestamp can fall between their timestamps. Readers never saw the window
+    empty, so step back to the state before that write."""
+    if snapshot is None or snapshot.summary is None:
+        return snapshot
+    write_id = snapshot.summary.additional_properties.get(WRITE_ID_PROPERTY)
+    if write_id is None:
+        return snapshot
+    same_write = snapshots_of_write(table, write_id)
+    if same_write[-1].snapshot_id == snapshot.snapshot_id:
+        return snapshot
+    parent = same_write[0].parent_snapshot_id
+    return table.snapshot_by_id(parent) if parent is not None else None
 
 
 def time_range_filter(

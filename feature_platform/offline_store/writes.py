@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ import pyarrow as pa
 from pyiceberg.exceptions import CommitFailedException, ValidationException
 from pyiceberg.expressions import And, BooleanExpression, GreaterThanOrEqual, LessThan
 from pyiceberg.table import Table
+from pyiceberg.table.snapshots import Snapshot
 from sqlalchemy.exc import OperationalError
 
 from feature_platform.errors import CommitConflictError
@@ -27,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 RETRYABLE = (CommitFailedException, ValidationException, OperationalError)
 OUTER_ATTEMPTS = 6
+WRITE_ID_PROPERTY = "feature-platform.write-id"
 
 
 @dataclass(frozen=True)
@@ -71,22 +74,33 @@ def replace_window(
     """
     predicate = window_filter(time_column, window)
 
-    def attempt(table: Table) -> bool:
+    def attempt(table: Table, tag: dict[str, str]) -> bool:
         has_rows = bool(_files_in(table, predicate))
         if data.num_rows and has_rows:
-            table.overwrite(data, overwrite_filter=predicate)
+            table.overwrite(data, overwrite_filter=predicate, snapshot_properties=tag)
         elif data.num_rows:
             # An append into an empty window is not validated against concurrent appends into
             # the same window (fast appends never conflict), so check afterwards: files in the
             # window that this commit did not add mean a concurrent writer filled it too, and
             # the window is replaced again, now by an overwrite that Iceberg does validate.
-            table.append(data)
+            table.append(data, snapshot_properties=tag)
             return _files_in(load_table(), predicate) <= _files_added_by(table)
         elif has_rows:
-            table.delete(predicate)
+            table.delete(predicate, snapshot_properties=tag)
         return True
 
     return _commit_with_retry(load_table, attempt, window=window, rows=data.num_rows)
+
+
+def append(load_table: Callable[[], Table], data: pa.Table) -> WriteResult:
+    """Append rows in one commit; an empty frame commits nothing (no empty data files)."""
+
+    def attempt(table: Table, tag: dict[str, str]) -> bool:
+        if data.num_rows:
+            table.append(data, snapshot_properties=tag)
+        return True
+
+    return _commit_with_retry(load_table, attempt, window=None, rows=data.num_rows)
 
 
 def _files_in(table: Table, predicate: BooleanExpression) -> set[str]:
@@ -107,79 +121,78 @@ def _files_added_by(table: Table) -> set[str]:
     }
 
 
-def append(load_table: Callable[[], Table], data: pa.Table) -> WriteResult:
-    """Append rows in one commit; an empty frame commits nothing (no empty data files)."""
-
-    def attempt(table: Table) -> bool:
-        if data.num_rows:
-            table.append(data)
-        return True
-
-    return _commit_with_retry(load_table, attempt, window=None, rows=data.num_rows)
-
-
 def _commit_with_retry(
     load_table: Callable[[], Table],
-    operation: Callable[[Table], bool],
+    operation: Callable[[Table, dict[str, str]], bool],
     *,
     window: TimeWindow | None,
     rows: int,
 ) -> WriteResult:
-    for attempt in range(OUTER_ATTEMPTS):
-        table = load_table()
-        before = table.current_snapshot()
+    """Run `operation` until it commits, on fresh table state after each conflict.
+
+    Every snapshot of one logical write carries the same write id, so the result (and time
+    travel) can tell this write's snapshots from those of writers it raced with.
+    """
+    tag = {WRITE_ID_PROPERTY: uuid.uuid4().hex}
+    conflicts = 0
+    redone = False
+    while True:
         try:
-            if not operation(table):
-                logger.warning(
-                    "a concurrent writer filled the same window of %s; replacing it again",
-                    table.name(),
-                )
-                continue
+            table = load_table()
+            done = operation(table, tag)
         except RETRYABLE as exc:
-            if attempt == OUTER_ATTEMPTS - 1:
+            conflicts += 1
+            if conflicts >= OUTER_ATTEMPTS:
                 raise CommitConflictError(
-                    f"could not commit to {table.name()} after {OUTER_ATTEMPTS} attempts because "
-                    f"concurrent writers kept changing it ({exc}); lower the write concurrency or "
-                    "raise commit_retries"
+                    f"could not commit to {_name(load_table)} after {OUTER_ATTEMPTS} attempts "
+                    f"({type(exc).__name__}: {exc}); if writers are racing, lower the write "
+                    "concurrency or raise commit_retries, else check the catalog is reachable"
                 ) from exc
-            pause = min(0.05 * 2**attempt, 2.0) * (1 + random.random())
+            pause = min(0.05 * 2**conflicts, 2.0) * (1 + random.random())
             logger.warning(
-                "commit to %s conflicted (%s); retrying in %.2fs", table.name(), exc, pause
+                "commit to %s failed (%s); retrying in %.2fs", _name(load_table), exc, pause
             )
             time.sleep(pause)
             continue
-        return _result(
-            table,
-            before_id=None if before is None else before.snapshot_id,
-            window=window,
-            rows=rows,
+        if done:
+            return _result(table, tag[WRITE_ID_PROPERTY], window=window, rows=rows)
+        if redone:  # a replacement overwrite must not be followed by another append
+            raise CommitConflictError(
+                f"{window} of {_name(load_table)} kept being filled concurrently"
+            )
+        # Our append landed beside a concurrent writer's: the next attempt sees rows in the
+        # window and overwrites them all, which Iceberg validates, so this happens at most once.
+        logger.warning(
+            "a concurrent writer filled %s of %s too; replacing it", window, _name(load_table)
         )
-    raise CommitConflictError(
-        f"could not replace {window} of {'.'.join(table.name())}: concurrent writers kept filling "
-        f"it during {OUTER_ATTEMPTS} attempts; lower the write concurrency"
+        redone = True
+
+
+def _name(load_table: Callable[[], Table]) -> str:
+    try:
+        return ".".join(load_table().name())
+    except Exception:  # only for messages: never mask the error being reported
+        return "the table"
+
+
+def snapshots_of_write(table: Table, write_id: str) -> list[Snapshot]:
+    """The snapshots one write committed, oldest first."""
+    return [
+        snapshot
+        for snapshot in table.snapshots()
+        if snapshot.summary is not None
+        and snapshot.summary.additional_properties.get(WRITE_ID_PROPERTY) == write_id
+    ]
+
+
+def _result(table: Table, write_id: str, *, window: TimeWindow | None, rows: int) -> WriteResult:
+    """Sum the summaries of this write's snapshots (an overwrite adds a delete and an append)."""
+    mine = snapshots_of_write(table, write_id)
+    totals = dict.fromkeys(
+        ("added-data-files", "deleted-data-files", "added-files-size", "deleted-records"), 0
     )
-
-
-def _result(
-    table: Table, *, before_id: int | None, window: TimeWindow | None, rows: int
-) -> WriteResult:
-    """Sum the summaries of the snapshots this write added (an overwrite adds two)."""
-    current = table.current_snapshot()
-    added_ids: list[int] = []
-    snapshot = current
-    while snapshot is not None and snapshot.snapshot_id != before_id:
-        added_ids.append(snapshot.snapshot_id)
-        parent = snapshot.parent_snapshot_id
-        snapshot = table.snapshot_by_id(parent) if parent is not None else None
-    totals = {
-        "added-data-files": 0,
-        "deleted-data-files": 0,
-        "added-files-size": 0,
-        "deleted-records": 0,
-    }
-    for snapshot_id in added_ids:
-        found = table.snapshot_by_id(snapshot_id)
-        summary = found.summary.additional_properties if found and found.summary else {}
+    for snapshot in mine:
+        summary = snapshot.summary.additional_properties if snapshot.summary else {}
         for key in totals:
             totals[key] += int(summary.get(key, 0))
     return WriteResult(
@@ -189,9 +202,9 @@ def _result(
         files_added=totals["added-data-files"],
         files_removed=totals["deleted-data-files"],
         bytes_added=totals["added-files-size"],
-        snapshot_id=current.snapshot_id if added_ids and current else None,
+        snapshot_id=mine[-1].snapshot_id if mine else None,
         table_location=table.location(),
         metadata_location=table.metadata_location,
         window=window,
-        committed=bool(added_ids),
+        committed=bool(mine),
     )

@@ -7,9 +7,15 @@ backfill unit, a job over it and a schedule that materializes the newest partiti
 import dagster as dg
 
 from feature_platform.orchestration.metadata import column_schema, write_metadata
-from feature_platform.orchestration.partitions import partitions_def_for, windows_in
+from feature_platform.orchestration.partitions import (
+    RANGE_END_TAG,
+    RANGE_START_TAG,
+    partitions_def_for,
+    windows_in,
+)
 from feature_platform.orchestration.resources import FeatureStoreResource
 from feature_platform.sources import FeatureGroupDefinition
+from feature_platform.specs import PARTITION_WIDTH
 
 FEATURES_PREFIX = "features"
 
@@ -25,7 +31,7 @@ def build_feature_group_definitions(definition: FeatureGroupDefinition) -> dg.De
     source_dependency = dg.AssetDep(
         dg.AssetKey(list(definition.source.key)),
         partition_mapping=dg.TimeWindowPartitionMapping(
-            start_offset=-definition.source_partition_offset,
+            start_offset=-definition.lookback_partitions,
             allow_nonexistent_upstream_partitions=True,
         ),
     )
@@ -73,11 +79,62 @@ def build_feature_group_definitions(definition: FeatureGroupDefinition) -> dg.De
         selection=dg.AssetSelection.assets(feature_asset_key(group.name)),
         description=f"Materialize partitions of feature group {group.name}.",
     )
-    schedule = dg.build_schedule_from_partitioned_job(
-        job,
-        name=f"{group.name}_schedule",
-        description=f"Materialize the newest complete partition of {group.name}.",
-        minute_of_hour=15 if group.partitioning == "hourly" else 30,
-        hour_of_day=1 if group.partitioning == "daily" else None,
+    return dg.Definitions(
+        assets=[feature_group_asset], jobs=[job], schedules=[_schedule(definition, job)]
     )
-    return dg.Definitions(assets=[feature_group_asset], jobs=[job], schedules=[schedule])
+
+
+def _schedule(
+    definition: FeatureGroupDefinition, job: "dg.UnresolvedAssetJobDefinition"
+) -> "dg.ScheduleDefinition | dg.UnresolvedPartitionedAssetScheduleDefinition":
+    """Materialize partitions as soon as their source data is complete.
+
+    When the source lands as often as the group's partitions, that is the newest partition. When
+    it lands less often (an hourly group on a daily event log), running every hour would write
+    empty windows, so the schedule runs at the source's cadence and materializes, in one run,
+    every partition of the source period that just completed.
+    """
+    group = definition.group
+    name = f"{group.name}_schedule"
+    if PARTITION_WIDTH[definition.source.partitioning] <= group.partition_width:
+        return dg.build_schedule_from_partitioned_job(
+            job,
+            name=name,
+            description=f"Materialize the newest complete partition of {group.name}.",
+            minute_of_hour=15 if group.partitioning == "hourly" else 30,
+            hour_of_day=1 if group.partitioning == "daily" else None,
+        )
+    partitions_def = partitions_def_for(group.partitioning, group.start_time)
+    source_partitions = partitions_def_for(definition.source.partitioning, definition.source.start)
+
+    @dg.schedule(
+        name=name,
+        job=job,
+        cron_schedule=_cron_after(definition.source.partitioning),
+        execution_timezone="UTC",
+        description=(
+            f"Materialize the {group.partitioning} partitions of {group.name} for each completed "
+            f"{definition.source.partitioning} partition of its source."
+        ),
+    )
+    def catch_up(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+        source_window = source_partitions.get_prev_partition_window(
+            context.scheduled_execution_time
+        )
+        if source_window is None:
+            return dg.SkipReason("the source has no complete partition yet")
+        keys = partitions_def.get_partition_keys_in_time_window(source_window)
+        return dg.RunRequest(
+            run_key=f"{keys[0]}...{keys[-1]}",
+            tags={
+                RANGE_START_TAG: keys[0],
+                RANGE_END_TAG: keys[-1],
+            },
+        )
+
+    return catch_up
+
+
+def _cron_after(source_partitioning: str) -> str:
+    """A while after the source's own schedule (minute 5) has ingested the period."""
+    return "45 0 * * *" if source_partitioning == "daily" else "45 * * * *"

@@ -10,6 +10,10 @@ import dagster as dg
 from feature_platform.specs import PARTITION_WIDTH, Partitioning
 from feature_platform.time_windows import TimeWindow
 
+# The run tags with which Dagster hands a partition range to one run (single-run backfills).
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
 
 def partitions_def_for(
     partitioning: Partitioning, start: dt.datetime

@@ -20,28 +20,33 @@ Environment = Literal["local", "aws"]
 
 
 class FeatureStoreResource(dg.ConfigurableResource):  # type: ignore[type-arg]
-    """Opens the `FeatureStore` a run writes to; embedded under `home` unless configured."""
+    """Opens the `FeatureStore` a run writes to.
+
+    Unset fields fall back to the ``FEATURE_PLATFORM_*`` environment (`StoreConfig.from_env`),
+    so runs write to the same store the CLI and notebooks of that environment read.
+    """
 
     home: str | None = Field(
         default=None, description="Embedded-state folder; default FEATURE_PLATFORM_HOME."
     )
-    catalog_type: str = Field(default="sql", description="sql, glue or rest.")
+    catalog_type: str | None = Field(default=None, description="sql, glue or rest.")
     catalog_uri: str | None = Field(
         default=None, description="SQLAlchemy URL (sql) or REST endpoint (rest)."
     )
     warehouse: str | None = Field(
         default=None, description="Root of table locations, e.g. s3://bucket/features."
     )
-    namespace: str = Field(default="feature_platform", description="Iceberg namespace.")
+    namespace: str | None = Field(default=None, description="Iceberg namespace.")
     s3_endpoint: str | None = Field(default=None, description="S3-compatible endpoint URL.")
     glue_endpoint: str | None = Field(default=None, description="Glue endpoint URL.")
     aws_region: str | None = Field(default=None, description="AWS region of S3 and Glue.")
     aws_access_key_id: str | None = Field(default=None, description="Use dg.EnvVar.")
     aws_secret_access_key: str | None = Field(default=None, description="Use dg.EnvVar.")
-    commit_retries: int = Field(default=10, description="Commit retries under contention.")
+    commit_retries: int | None = Field(default=None, description="Commit retries under contention.")
 
     def store_config(self) -> StoreConfig:
-        properties: dict[str, str] = {}
+        base = StoreConfig.from_env()
+        properties: dict[str, str] = dict(base.catalog_properties)
         for key, value in (
             ("s3.endpoint", self.s3_endpoint),
             ("glue.endpoint", self.glue_endpoint),
@@ -55,13 +60,15 @@ class FeatureStoreResource(dg.ConfigurableResource):  # type: ignore[type-arg]
             if value:
                 properties[key] = value
         return StoreConfig(
-            home=resolve_home(self.home),
-            catalog_type=self.catalog_type,  # type: ignore[arg-type]
-            catalog_uri=self.catalog_uri,
-            warehouse=self.warehouse,
-            namespace=self.namespace,
+            home=resolve_home(self.home) if self.home else base.home,
+            catalog_type=self.catalog_type or base.catalog_type,  # type: ignore[arg-type]
+            catalog_uri=self.catalog_uri or base.catalog_uri,
+            warehouse=self.warehouse or base.warehouse,
+            namespace=self.namespace or base.namespace,
             catalog_properties=properties,
-            commit_retries=self.commit_retries,
+            commit_retries=base.commit_retries
+            if self.commit_retries is None
+            else self.commit_retries,
         )
 
     def get_store(self) -> FeatureStore:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import polars as pl
 from polars.testing import assert_frame_equal
 
+from feature_platform import FeatureStore
 from feature_platform.demo.click_events import EVENTS_SCHEMA, generate_day, generate_window
+from feature_platform.demo.event_log import ClickEventLog
 from feature_platform.time_windows import TimeWindow
 
 DAY = dt.date(2026, 11, 10)
@@ -58,3 +61,15 @@ def test_window_is_cut_from_whole_days() -> None:
         pl.col("event_time").is_between(window.start, window.end, closed="left")
     )
     assert_frame_equal(events, expected)
+
+
+def test_late_events_appear_when_the_day_is_ingested_again(tmp_path: Path) -> None:
+    store = FeatureStore(tmp_path)
+    log = ClickEventLog()
+    day = TimeWindow.of(DAY, DAY + dt.timedelta(days=1))
+    early = log.ingest(store, day, arrived_by=day.end + dt.timedelta(minutes=10))
+    complete = log.ingest(store, day, arrived_by=day.end + dt.timedelta(hours=37))
+
+    assert early.rows_written < complete.rows_written == generate_day(DAY).height
+    assert complete.rows_replaced == early.rows_written
+    assert log.read(store, day).height == complete.rows_written

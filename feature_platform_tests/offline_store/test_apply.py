@@ -50,6 +50,14 @@ def test_specs_are_visible_to_any_process_opening_the_catalog(
     assert described["description"] == "clicks per user"
 
 
+def test_commit_retries_follow_the_configuration(store: FeatureStore, home: Path) -> None:
+    store.apply(user_group())
+    assert store.table("user_stats").properties["commit.retry.num-retries"] == "10"
+    reconfigured = FeatureStore.from_config(home=home, commit_retries=25)
+    reconfigured.apply(user_group())
+    assert reconfigured.table("user_stats").properties["commit.retry.num-retries"] == "25"
+
+
 def test_adding_a_feature_evolves_the_table_and_keeps_old_rows(store: FeatureStore) -> None:
     store.apply(user_group())
     store.write_window("user_stats", user_frame(), DAY_START, NEXT_DAY)

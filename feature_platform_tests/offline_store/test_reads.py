@@ -60,6 +60,29 @@ def test_as_of_snapshot_and_timestamp(three_days: FeatureStore) -> None:
     assert before_any.columns == three_days.read("user_stats").columns
 
 
+def test_time_travel_never_lands_inside_an_overwrite(three_days: FeatureStore) -> None:
+    """An overwrite's delete snapshot was never visible on its own: as_of skips over it."""
+    from feature_platform.offline_store.reads import _whole_commit, resolve_snapshot
+
+    before = three_days.table("user_stats").current_snapshot()
+    three_days.write_window("user_stats", user_frame(offset=100), DAY_START, NEXT_DAY)
+    table = three_days.table("user_stats")
+    delete, append = table.snapshots()[-2:]
+    assert delete.summary.operation.value == "delete"
+    assert _whole_commit(table, delete).snapshot_id == before.snapshot_id
+    assert _whole_commit(table, append).snapshot_id == append.snapshot_id
+
+    # The moment between the two snapshots' timestamps resolves to the state before the write.
+    for moment_ms in {delete.timestamp_ms, append.timestamp_ms - 1} - {append.timestamp_ms}:
+        moment = dt.datetime.fromtimestamp(moment_ms / 1000, dt.UTC)
+        resolved = resolve_snapshot(table, moment)
+        assert resolved is not None
+        assert resolved.snapshot_id == before.snapshot_id
+        assert three_days.read("user_stats", as_of=moment).height == 15
+    after = dt.datetime.fromtimestamp(append.timestamp_ms / 1000, dt.UTC)
+    assert resolve_snapshot(table, after).snapshot_id == append.snapshot_id
+
+
 def test_bad_read_arguments(three_days: FeatureStore) -> None:
     with pytest.raises(InvalidWindowError, match="no snapshot 42"):
         three_days.read("user_stats", as_of=42)

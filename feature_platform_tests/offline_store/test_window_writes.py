@@ -176,6 +176,9 @@ def test_window_and_unknown_group_errors(applied: FeatureStore) -> None:
 def test_time_window_accepts_dates_and_iso_strings() -> None:
     window = TimeWindow.of(dt.date(2026, 11, 10), "2026-11-11T00:00:00+00:00")
     assert (window.start, window.end) == (DAY_START, NEXT_DAY)
+    assert TimeWindow.of("2026-11-10", "2026-11-11") == window
+    with pytest.raises(InvalidWindowError, match="no time zone"):
+        TimeWindow.of("2026-11-10T00:00:00", "2026-11-11")
 
 
 def test_first_write_racing_another_first_write_of_the_window_leaves_one_copy(

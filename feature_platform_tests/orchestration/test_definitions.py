@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import dagster as dg
 import pytest
 
@@ -60,8 +62,22 @@ def test_partition_mappings_read_only_the_lookback(definitions: dg.Definitions) 
         start_offset=-6, allow_nonexistent_upstream_partitions=True
     )
     assert graph.get_partition_mapping(article, events) == dg.TimeWindowPartitionMapping(
-        start_offset=-1, allow_nonexistent_upstream_partitions=True
+        start_offset=-23, allow_nonexistent_upstream_partitions=True
     )
+    for child, partition, expected in [
+        (article, "2026-11-08-13:00", ["2026-11-07", "2026-11-08"]),  # reads 23 h back
+        (article, "2026-11-08-23:00", ["2026-11-08"]),
+        (user, "2026-11-08", [f"2026-11-0{d}" for d in range(2, 9)]),
+    ]:
+        child_partitions = graph.get(child).partitions_def
+        upstream = graph.get_partition_mapping(
+            child, events
+        ).get_upstream_mapped_partitions_result_for_partitions(
+            child_partitions.subset_with_partition_keys([partition]),
+            child_partitions,
+            graph.get(events).partitions_def,
+        )
+        assert sorted(upstream.partitions_subset.get_partition_keys()) == expected
 
 
 def test_backfill_policy_is_single_run_everywhere(definitions: dg.Definitions) -> None:
@@ -76,7 +92,7 @@ def test_jobs_and_schedules(definitions: dg.Definitions) -> None:
     assert schedules == {
         "click_events_schedule": ("5 0 * * *", "click_events_job"),
         "user_engagement_schedule": ("30 1 * * *", "user_engagement_job"),
-        "article_popularity_schedule": ("15 * * * *", "article_popularity_job"),
+        "article_popularity_schedule": ("45 0 * * *", "article_popularity_job"),
     }
 
 
@@ -98,3 +114,18 @@ def test_module_level_definitions_load(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FEATURE_PLATFORM_ENV", "local")
     loaded = defs()
     assert len(list(loaded.resolve_all_asset_specs())) == 3
+
+
+def test_hourly_group_on_a_daily_source_runs_once_the_day_is_in(
+    definitions: dg.Definitions,
+) -> None:
+    repository = definitions.get_repository_def()
+    schedule = repository.get_schedule_def("article_popularity_schedule")
+    context = dg.build_schedule_context(
+        scheduled_execution_time=dt.datetime(2026, 11, 9, 0, 45, tzinfo=dt.UTC)
+    )
+    requests = schedule.evaluate_tick(context).run_requests
+    assert requests is not None
+    assert len(requests) == 1
+    assert requests[0].tags["dagster/asset_partition_range_start"] == "2026-11-08-00:00"
+    assert requests[0].tags["dagster/asset_partition_range_end"] == "2026-11-08-23:00"

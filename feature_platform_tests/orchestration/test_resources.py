@@ -35,6 +35,20 @@ def test_aws_resource_reads_its_settings_from_env_vars(monkeypatch: pytest.Monke
     assert config.catalog_properties == {"s3.region": "eu-west-1", "glue.region": "eu-west-1"}
 
 
+def test_local_resource_follows_the_same_environment_as_the_cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FEATURE_PLATFORM_HOME", str(tmp_path))
+    monkeypatch.setenv("FEATURE_PLATFORM_NAMESPACE", "team_features")
+    monkeypatch.setenv("FEATURE_PLATFORM_COMMIT_RETRIES", "3")
+    monkeypatch.setenv("FEATURE_PLATFORM_CATALOG__S3__ENDPOINT", "http://127.0.0.1:9000")
+    resource = resources_for("local")["feature_store"]
+    assert isinstance(resource, FeatureStoreResource)
+    config = resource.store_config()
+    assert (config.namespace, config.commit_retries) == ("team_features", 3)
+    assert config.catalog_properties == {"s3.endpoint": "http://127.0.0.1:9000"}
+
+
 def test_credentials_and_endpoints_map_to_catalog_properties(tmp_path: Path) -> None:
     resource = FeatureStoreResource(
         home=str(tmp_path),
