@@ -9,6 +9,7 @@ from __future__ import annotations
 import dagster as dg
 
 from feature_platform.orchestration.feature_assets import build_feature_group_definitions
+from feature_platform.orchestration.maintenance_assets import build_maintenance_definitions
 from feature_platform.orchestration.resources import current_environment, resources_for
 from feature_platform.orchestration.source_assets import build_source_definitions
 from feature_platform.registry import load_feature_groups
@@ -21,6 +22,7 @@ def build_definitions() -> dg.Definitions:
     return dg.Definitions.merge(
         *[build_source_definitions(source) for source in sources],
         *[build_feature_group_definitions(definition) for definition in feature_groups],
+        *[build_maintenance_definitions(definition) for definition in feature_groups],
         dg.Definitions(resources=resources_for(current_environment())),
     )
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 import polars as pl
 
 from feature_platform.errors import InvalidSpecError
+from feature_platform.maintenance.policy import MaintenancePolicy
 from feature_platform.specs import FeatureGroup, Partitioning
 from feature_platform.time_windows import TimeWindow
 
@@ -55,12 +56,16 @@ class FeatureGroupDefinition:
         source: Where the input rows come from.
         lookback: How much history before the window the transformation needs (e.g. six days
             for a seven-day aggregate of a daily group).
+        maintenance: Compaction, snapshot-expiry and orphan-removal thresholds.
+        maintenance_schedule: Cron of the maintenance run (every 6 hours by default).
     """
 
     group: FeatureGroup
     transform: Transformation
     source: Source
     lookback: dt.timedelta = dt.timedelta(0)
+    maintenance: MaintenancePolicy = field(default_factory=MaintenancePolicy)
+    maintenance_schedule: str = "0 */6 * * *"
 
     def __post_init__(self) -> None:
         if self.lookback < dt.timedelta(0):

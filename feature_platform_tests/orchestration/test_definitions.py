@@ -25,6 +25,8 @@ def test_asset_keys_and_dependencies(definitions: dg.Definitions) -> None:
         "demo/click_events": [],
         "features/user_engagement": ["demo/click_events"],
         "features/article_popularity": ["demo/click_events"],
+        "compaction/user_engagement": ["features/user_engagement"],
+        "compaction/article_popularity": ["features/article_popularity"],
     }
 
 
@@ -83,7 +85,8 @@ def test_partition_mappings_read_only_the_lookback(definitions: dg.Definitions) 
 def test_backfill_policy_is_single_run_everywhere(definitions: dg.Definitions) -> None:
     graph = definitions.resolve_asset_graph()
     for key in graph.get_all_asset_keys():
-        assert graph.get(key).backfill_policy == dg.BackfillPolicy.single_run(), key
+        if graph.get(key).partitions_def is not None:
+            assert graph.get(key).backfill_policy == dg.BackfillPolicy.single_run(), key
 
 
 def test_jobs_and_schedules(definitions: dg.Definitions) -> None:
@@ -93,6 +96,23 @@ def test_jobs_and_schedules(definitions: dg.Definitions) -> None:
         "click_events_schedule": ("5 0 * * *", "click_events_job"),
         "user_engagement_schedule": ("30 1 * * *", "user_engagement_job"),
         "article_popularity_schedule": ("45 0 * * *", "article_popularity_job"),
+        "user_engagement_maintenance_schedule": ("0 */6 * * *", "user_engagement_maintenance_job"),
+        "article_popularity_maintenance_schedule": (
+            "0 */6 * * *",
+            "article_popularity_maintenance_job",
+        ),
+    }
+
+
+def test_table_health_checks_on_every_feature_group(definitions: dg.Definitions) -> None:
+    checks = {
+        (key.asset_key.to_user_string(), key.name)
+        for key in definitions.resolve_asset_graph().asset_check_keys
+    }
+    assert checks == {
+        (f"features/{group}", check)
+        for group in ("user_engagement", "article_popularity")
+        for check in ("few_small_files", "few_snapshots")
     }
 
 
@@ -113,7 +133,7 @@ def test_asset_descriptions_owners_and_schema_show_in_the_ui(definitions: dg.Def
 def test_module_level_definitions_load(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FEATURE_PLATFORM_ENV", "local")
     loaded = defs()
-    assert len(list(loaded.resolve_all_asset_specs())) == 3
+    assert len(list(loaded.resolve_all_asset_specs())) == 5
 
 
 def test_hourly_group_on_a_daily_source_runs_once_the_day_is_in(

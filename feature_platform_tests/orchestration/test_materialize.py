@@ -119,3 +119,55 @@ def test_eight_partitions_materialized_concurrently_each_land_once(events_home: 
         dt.date(2026, 11, d) for d in range(1, 9)
     ]
     assert stored.select("user_id", "event_time").is_duplicated().sum() == 0
+
+
+def test_maintenance_asset_compacts_and_reports(events_home: Path) -> None:
+    store = FeatureStore(events_home)
+    _materialize(events_home, ARTICLES, "2026-11-08-00:00", "2026-11-08-02:00")
+    before = read_independently(store.table("article_popularity"))
+    for hour in range(3):  # micro-batches land in one hour partition
+        batch = before.filter(pl.col("event_time").dt.hour() == hour).rename(
+            {"created_at": "computed_at"}
+        )
+        for _ in range(4):  # five files per partition: above the default of four small ones
+            store.write("article_popularity", batch)
+
+    definitions = build_definitions()
+    asset = definitions.get_assets_def(dg.AssetKey(["compaction", "article_popularity"]))
+    resources = {"feature_store": FeatureStoreResource(home=str(events_home))}
+    result = dg.materialize([asset], resources=resources)
+
+    assert result.success
+    metadata = result.get_asset_materialization_events()[0].materialization.metadata
+    assert metadata["partitions_compacted"].value == 3
+    assert metadata["files_before"].value == 15
+    assert metadata["files_after"].value == 3
+    assert metadata["snapshots_expired"].value == 0  # all younger than the 7-day retention
+    after = read_independently(store.table("article_popularity"))
+    assert after.height == 5 * before.height
+
+
+def test_table_health_checks_warn_on_fragmentation(events_home: Path) -> None:
+    store = FeatureStore(events_home)
+    _materialize(events_home, USERS, "2026-11-08")
+    rows = read_independently(store.table("user_engagement")).rename({"created_at": "computed_at"})
+    for i in range(6):
+        store.write("user_engagement", rows.slice(i * 10, 10))
+
+    definitions = build_definitions()
+    resources = {"feature_store": FeatureStoreResource(home=str(events_home))}
+
+    def run_check(name: str) -> dg.AssetCheckResult:
+        check = next(
+            c
+            for c in definitions.asset_checks or []
+            if {(k.asset_key, k.name) for k in c.check_keys} == {(USERS, name)}
+        )
+        result = check(feature_store=resources["feature_store"])  # type: ignore[operator]
+        assert isinstance(result, dg.AssetCheckResult)
+        return result
+
+    evaluations = {name: run_check(name) for name in ("few_small_files", "few_snapshots")}
+    assert not evaluations["few_small_files"].passed
+    assert evaluations["few_small_files"].severity == dg.AssetCheckSeverity.WARN
+    assert evaluations["few_snapshots"].passed

@@ -1,0 +1,219 @@
+"""Bin-pack compaction: rewrite a partition's many small files into few, sorted, right-sized ones.
+
+Each partition is rewritten in its own commit that removes exactly the files it read and adds
+the rewritten ones, so a reader sees either all old files or all new ones. pyiceberg validates
+the commit: if a concurrent writer deleted any of those files (a window overwrite) or added
+files meanwhile, the commit is refused, the new files are removed, and the partition is planned
+again on fresh state (or skipped with a message). Nothing a concurrent writer committed is lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+from pyiceberg.exceptions import CommitFailedException, ValidationException
+from pyiceberg.expressions import AlwaysTrue
+from pyiceberg.io.pyarrow import ArrowScan, _dataframe_to_data_files
+from pyiceberg.manifest import DataFile
+from pyiceberg.table import FileScanTask, Table
+
+from feature_platform.maintenance.policy import MaintenancePolicy
+from feature_platform.offline_store.writes import WRITE_ID_PROPERTY
+
+logger = logging.getLogger(__name__)
+
+COMPACTION_ATTEMPTS = 3
+OPERATION_PROPERTY = "feature-platform.operation"
+
+
+@dataclass(frozen=True)
+class PartitionPlan:
+    """The small files of one partition that one commit will replace."""
+
+    partition: str
+    files: tuple[DataFile, ...]
+
+    @property
+    def rows(self) -> int:
+        return sum(f.record_count for f in self.files)
+
+    @property
+    def bytes(self) -> int:
+        return sum(f.file_size_in_bytes for f in self.files)
+
+
+@dataclass
+class CompactionReport:
+    """What a compaction did (or, in a dry run, would do)."""
+
+    dry_run: bool
+    partitions: list[str] = field(default_factory=list)
+    files_before: int = 0
+    files_after: int = 0
+    bytes_before: int = 0
+    bytes_after: int = 0
+    rows_rewritten: int = 0
+    duplicates_dropped: int = 0
+    skipped: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def plan_compaction(table: Table, policy: MaintenancePolicy) -> list[PartitionPlan]:
+    """Partitions holding more than `min_small_files` files below `small_file_bytes`."""
+    small: dict[str, list[DataFile]] = defaultdict(list)
+    for task in table.scan().plan_files():
+        data_file = task.file
+        if task.delete_files:
+            # Another engine's merge-on-read deletes apply to this file; rewriting it without
+            # them would resurrect deleted rows, so it is left for that engine's compaction.
+            continue
+        if data_file.file_size_in_bytes < policy.small_file_bytes:
+            small[_partition_name(table, data_file)].append(data_file)
+    return [
+        PartitionPlan(partition, tuple(sorted(files, key=lambda f: f.file_path)))
+        for partition, files in sorted(small.items())
+        if len(files) > policy.min_small_files
+    ]
+
+
+def _partition_name(table: Table, data_file: DataFile) -> str:
+    spec = table.specs()[data_file.spec_id]
+    return spec.partition_to_path(data_file.partition, table.schema()) or "unpartitioned"
+
+
+def content_checksum(frame: pl.DataFrame) -> tuple[int, int]:
+    """Row count and an order-independent hash of every row: equal before and after a rewrite."""
+    if frame.is_empty():
+        return (0, 0)
+    hashes = frame.hash_rows(seed=0).to_numpy()
+    return (frame.height, int(np.sum(hashes, dtype=np.uint64)))
+
+
+def compact(
+    load_table: Callable[[], Table],
+    sort_columns: Sequence[str],
+    policy: MaintenancePolicy,
+    *,
+    dry_run: bool = False,
+) -> CompactionReport:
+    """Compact every partition that needs it, one commit per partition."""
+    started = time.perf_counter()
+    report = CompactionReport(dry_run=dry_run)
+    for plan in plan_compaction(load_table(), policy):
+        if dry_run:
+            _count(report, plan, files_after=_expected_files(plan, policy), bytes_after=plan.bytes)
+            continue
+        _compact_partition(load_table, plan.partition, sort_columns, policy, report)
+    report.seconds = round(time.perf_counter() - started, 3)
+    return report
+
+
+def _count(
+    report: CompactionReport, plan: PartitionPlan, *, files_after: int, bytes_after: int
+) -> None:
+    report.partitions.append(plan.partition)
+    report.files_before += len(plan.files)
+    report.bytes_before += plan.bytes
+    report.files_after += files_after
+    report.bytes_after += bytes_after
+    report.rows_rewritten += plan.rows
+
+
+def _expected_files(plan: PartitionPlan, policy: MaintenancePolicy) -> int:
+    return max(1, -(-plan.bytes // policy.target_file_bytes))
+
+
+def _compact_partition(
+    load_table: Callable[[], Table],
+    partition: str,
+    sort_columns: Sequence[str],
+    policy: MaintenancePolicy,
+    report: CompactionReport,
+) -> None:
+    for attempt in range(1, COMPACTION_ATTEMPTS + 1):
+        table = load_table()
+        plan = next((p for p in plan_compaction(table, policy) if p.partition == partition), None)
+        if plan is None:
+            return  # a concurrent writer (or compaction) already left it with few small files
+        rows, dropped = _rewrite_rows(table, plan, sort_columns, policy.dedupe)
+        new_files = _write_files(table, rows, plan, policy)
+        try:
+            with table.transaction() as transaction:
+                tag = {
+                    WRITE_ID_PROPERTY: uuid.uuid4().hex,
+                    OPERATION_PROPERTY: "compaction",
+                }
+                with transaction.update_snapshot(snapshot_properties=tag).overwrite() as rewrite:
+                    for old in plan.files:
+                        rewrite.delete_data_file(old)
+                    for new in new_files:
+                        rewrite.append_data_file(new)
+        except (CommitFailedException, ValidationException) as exc:
+            for new in new_files:  # never committed: remove them rather than leave orphans
+                table.io.delete(new.file_path)
+            message = f"partition {partition}: concurrent change ({exc})"
+            if attempt == COMPACTION_ATTEMPTS:
+                report.skipped.append(message + "; skipped, the next run compacts it")
+                logger.warning("compaction %s; skipped", message)
+                return
+            logger.info("compaction %s; planning again", message)
+            continue
+        _count(
+            report,
+            plan,
+            files_after=len(new_files),
+            bytes_after=sum(f.file_size_in_bytes for f in new_files),
+        )
+        report.duplicates_dropped += dropped
+        return
+
+
+def _rewrite_rows(
+    table: Table,
+    plan: PartitionPlan,
+    sort_columns: Sequence[str],
+    dedupe: bool,
+) -> tuple[pa.Table, int]:
+    """Read the plan's files in the current schema, sort, optionally dedupe, verify content."""
+    scan = ArrowScan(table.metadata, table.io, table.schema(), AlwaysTrue())
+    frame = pl.from_arrow(scan.to_table([FileScanTask(f) for f in plan.files]))
+    assert isinstance(frame, pl.DataFrame)
+    before = content_checksum(frame)
+    rows = frame.sort(list(sort_columns))
+    dropped = 0
+    if dedupe:
+        # Exact duplicates only (every column equal): rows that differ in any value are data.
+        rows = rows.unique(maintain_order=True)
+        dropped = frame.height - rows.height
+    elif content_checksum(rows) != before:  # pragma: no cover - a sort never changes content
+        raise AssertionError(f"compaction of {plan.partition} would change its content")
+    return rows.to_arrow().cast(table.schema().as_arrow()), dropped
+
+
+def _write_files(
+    table: Table, rows: pa.Table, plan: PartitionPlan, policy: MaintenancePolicy
+) -> list[DataFile]:
+    """Write the rows as files of about `target_file_bytes` on disk.
+
+    pyiceberg bins by in-memory size, so the target is scaled by the compression the partition's
+    parquet files show.
+    """
+    compression = plan.bytes / max(rows.nbytes, 1)
+    in_memory_target = max(1, int(policy.target_file_bytes / max(compression, 1e-6)))
+    metadata = table.metadata.model_copy(
+        update={
+            "properties": {
+                **table.metadata.properties,
+                "write.target-file-size-bytes": str(in_memory_target),
+            }
+        }
+    )
+    return list(_dataframe_to_data_files(metadata, rows, table.io, write_uuid=uuid.uuid4()))

@@ -1,0 +1,102 @@
+"""Snapshot expiry that also deletes what expired snapshots alone kept alive.
+
+pyiceberg's `expire_snapshots()` only removes snapshots from the metadata. Here the files that
+only expired snapshots reach (data files replaced since, their manifests and manifest lists)
+are deleted too, after the metadata commit, so a reader of any retained snapshot never misses
+a file. Metadata JSON files that fell out of the metadata log go as well.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from pyiceberg.table import Table
+from pyiceberg.table.snapshots import Snapshot
+
+from feature_platform.maintenance.files import (
+    delete_files,
+    files_of_snapshots,
+    is_under,
+    list_table_files,
+    metadata_files,
+    table_prefix,
+)
+from feature_platform.maintenance.policy import MaintenancePolicy
+
+
+@dataclass
+class ExpiryReport:
+    dry_run: bool
+    snapshots_before: int = 0
+    snapshots_expired: list[int] = field(default_factory=list)
+    files_deleted: list[str] = field(default_factory=list)
+    bytes_deleted: int = 0
+    seconds: float = 0.0
+
+
+def snapshots_to_expire(
+    table: Table, policy: MaintenancePolicy, now: dt.datetime | None = None
+) -> list[Snapshot]:
+    """Snapshots older than the retention, except the newest `retain_last`, the current one and
+    any a branch or tag points to."""
+    now = now or dt.datetime.now(dt.UTC)
+    cutoff_ms = int((now - policy.snapshot_retention).timestamp() * 1000)
+    newest_first = sorted(table.snapshots(), key=lambda s: s.timestamp_ms, reverse=True)
+    protected = {s.snapshot_id for s in newest_first[: policy.retain_last]}
+    protected |= {ref.snapshot_id for ref in table.metadata.refs.values()}
+    return [
+        s for s in newest_first if s.snapshot_id not in protected and s.timestamp_ms < cutoff_ms
+    ]
+
+
+def expire_snapshots(
+    load_table: Callable[[], Table],
+    policy: MaintenancePolicy,
+    *,
+    dry_run: bool = False,
+    now: dt.datetime | None = None,
+) -> ExpiryReport:
+    started = time.perf_counter()
+    table = load_table()
+    report = ExpiryReport(dry_run=dry_run, snapshots_before=len(table.snapshots()))
+    expiring = snapshots_to_expire(table, policy, now)
+    report.snapshots_expired = [s.snapshot_id for s in expiring]
+    retained = [s for s in table.snapshots() if s.snapshot_id not in set(report.snapshots_expired)]
+    candidates = files_of_snapshots(table, expiring).all()
+    if expiring and not dry_run:
+        table.maintenance.expire_snapshots().by_ids(report.snapshots_expired).commit()
+        table = load_table()
+        retained = table.snapshots()
+    still_needed = files_of_snapshots(table, retained).all() | metadata_files(table)
+    unreachable = {uri for uri in candidates - still_needed if is_under(uri, table_prefix(table))}
+    unreachable |= _stale_metadata_files(table, still_needed)
+    sizes = {f.uri: f.size for f in list_table_files(table)}
+    report.files_deleted = sorted(unreachable & set(sizes))
+    report.bytes_deleted = sum(sizes[uri] for uri in report.files_deleted)
+    if not dry_run:
+        delete_files(table, report.files_deleted)
+    report.seconds = round(time.perf_counter() - started, 3)
+    return report
+
+
+def _stale_metadata_files(table: Table, still_needed: set[str]) -> set[str]:
+    """Metadata JSON files of this table that the metadata log no longer lists."""
+    return {
+        stored.uri
+        for stored in list_table_files(table)
+        if stored.uri.endswith(".metadata.json")
+        and "/metadata/" in stored.uri
+        and stored.uri not in still_needed
+        and stored.modified < _oldest_logged(table)
+    }
+
+
+def _oldest_logged(table: Table) -> dt.datetime:
+    """Metadata files older than the oldest logged one fell out of the log; newer unlisted ones
+    may belong to an in-flight commit and are left for orphan removal's safety age."""
+    stamps = [entry.timestamp_ms for entry in table.metadata.metadata_log]
+    oldest = min(stamps) if stamps else table.metadata.last_updated_ms
+    return dt.datetime.fromtimestamp(oldest / 1000, dt.UTC)
