@@ -96,6 +96,8 @@ class StoreConfig:
     def warehouse_root(self) -> str:
         """The warehouse URI without a trailing slash; every table location lies below it."""
         if self.warehouse:
+            if "://" not in self.warehouse:  # a plain path: the same folder as a file URI
+                return Path(self.warehouse).expanduser().resolve().as_uri()
             return self.warehouse.rstrip("/")
         return (self.home / "warehouse").as_uri()
 

@@ -70,5 +70,9 @@ class ConfigurationError(FeaturePlatformError, ValueError):
     """The store configuration is incomplete or contradictory."""
 
 
+class ContentChangedError(FeaturePlatformError):
+    """A maintenance rewrite would have changed the table's content; it was not committed."""
+
+
 class CommitConflictError(FeaturePlatformError):
     """A commit kept conflicting with concurrent writers after every retry."""

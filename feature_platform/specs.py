@@ -17,6 +17,7 @@ from typing import Any, Literal
 from feature_platform.dtypes import KEY_TYPES, canonical_dtype
 from feature_platform.errors import InvalidSpecError
 from feature_platform.identifiers import RESERVED_COLUMNS, validate_identifier
+from feature_platform.time_windows import parse_iso
 
 Partitioning = Literal["daily", "hourly"]
 PARTITION_WIDTH: Mapping[str, dt.timedelta] = {
@@ -212,11 +213,7 @@ class FeatureGroup:
     def _normalise_start(self, start: object) -> dt.datetime:
         if isinstance(start, str):
             try:
-                start = (
-                    dt.date.fromisoformat(start)
-                    if len(start) == 10
-                    else dt.datetime.fromisoformat(start)
-                )
+                start = parse_iso(start)
             except ValueError as exc:
                 raise InvalidSpecError(
                     f"feature group {self.name!r}: start {start!r} is not an ISO date"

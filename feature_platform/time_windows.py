@@ -13,6 +13,16 @@ from dataclasses import dataclass
 from feature_platform.errors import InvalidWindowError
 
 
+def parse_iso(text: str) -> dt.date | dt.datetime:
+    """An ISO date alone stays a date (midnight UTC wherever an instant is needed, as a
+    `datetime.date` is); anything longer is a datetime, naive or aware as written.
+
+    Raises:
+        ValueError: Not ISO 8601.
+    """
+    return dt.date.fromisoformat(text) if len(text) == 10 else dt.datetime.fromisoformat(text)
+
+
 def to_utc(value: dt.datetime | dt.date | str, what: str) -> dt.datetime:
     """Convert an aware datetime, a date (midnight UTC) or an ISO string to aware UTC.
 
@@ -21,12 +31,7 @@ def to_utc(value: dt.datetime | dt.date | str, what: str) -> dt.datetime:
     """
     if isinstance(value, str):
         try:
-            # A date alone means midnight UTC, as a `datetime.date` does.
-            value = (
-                dt.date.fromisoformat(value)
-                if len(value) == 10
-                else dt.datetime.fromisoformat(value)
-            )
+            value = parse_iso(value)
         except ValueError as exc:
             raise InvalidWindowError(
                 f"{what} {value!r} is not an ISO-8601 date or timestamp"

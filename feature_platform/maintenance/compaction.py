@@ -19,13 +19,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 import pyarrow as pa
+import pyarrow.parquet as pq
 from pyiceberg.exceptions import CommitFailedException, ValidationException
 from pyiceberg.expressions import AlwaysTrue
 from pyiceberg.io.pyarrow import ArrowScan, _dataframe_to_data_files
 from pyiceberg.manifest import DataFile
 from pyiceberg.table import FileScanTask, Table
 
+from feature_platform.errors import ContentChangedError
 from feature_platform.maintenance.policy import MaintenancePolicy
+from feature_platform.maintenance.rewrite import REWRITE_OPERATION, RewriteFiles
 from feature_platform.offline_store.writes import WRITE_ID_PROPERTY
 
 logger = logging.getLogger(__name__)
@@ -144,18 +147,26 @@ def _compact_partition(
         if plan is None:
             return  # a concurrent writer (or compaction) already left it with few small files
         rows, dropped = _rewrite_rows(table, plan, sort_columns, policy.dedupe)
+        expected = content_checksum(_as_frame(rows))
         new_files = _write_files(table, rows, plan, policy)
         try:
+            _verify_written(table, new_files, expected)
             with table.transaction() as transaction:
-                tag = {
-                    WRITE_ID_PROPERTY: uuid.uuid4().hex,
-                    OPERATION_PROPERTY: "compaction",
-                }
-                with transaction.update_snapshot(snapshot_properties=tag).overwrite() as rewrite:
+                tag = {WRITE_ID_PROPERTY: uuid.uuid4().hex, OPERATION_PROPERTY: "compaction"}
+                with RewriteFiles(
+                    operation=REWRITE_OPERATION,
+                    transaction=transaction,
+                    io=table.io,
+                    snapshot_properties=tag,
+                ) as rewrite:
                     for old in plan.files:
                         rewrite.delete_data_file(old)
                     for new in new_files:
                         rewrite.append_data_file(new)
+        except ContentChangedError:
+            for new in new_files:
+                table.io.delete(new.file_path)
+            raise
         except (CommitFailedException, ValidationException) as exc:
             for new in new_files:  # never committed: remove them rather than leave orphans
                 table.io.delete(new.file_path)
@@ -183,9 +194,7 @@ def _rewrite_rows(
     dedupe: bool,
 ) -> tuple[pa.Table, int]:
     """Read the plan's files in the current schema, sort, optionally dedupe, verify content."""
-    scan = ArrowScan(table.metadata, table.io, table.schema(), AlwaysTrue())
-    frame = pl.from_arrow(scan.to_table([FileScanTask(f) for f in plan.files]))
-    assert isinstance(frame, pl.DataFrame)
+    frame = _read_files(table, plan.files)
     before = content_checksum(frame)
     rows = frame.sort(list(sort_columns))
     dropped = 0
@@ -194,8 +203,36 @@ def _rewrite_rows(
         rows = rows.unique(maintain_order=True)
         dropped = frame.height - rows.height
     elif content_checksum(rows) != before:  # pragma: no cover - a sort never changes content
-        raise AssertionError(f"compaction of {plan.partition} would change its content")
+        raise ContentChangedError(f"compaction of {plan.partition} would change its content")
     return rows.to_arrow().cast(table.schema().as_arrow()), dropped
+
+
+def _read_files(table: Table, files: Sequence[DataFile]) -> pl.DataFrame:
+    """Rows of the given data files, projected to the table's current schema."""
+    scan = ArrowScan(table.metadata, table.io, table.schema(), AlwaysTrue())
+    return _as_frame(scan.to_table([FileScanTask(f) for f in files]))
+
+
+def _as_frame(data: pa.Table) -> pl.DataFrame:
+    frame = pl.from_arrow(data)
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+def _verify_written(table: Table, files: Sequence[DataFile], expected: tuple[int, int]) -> None:
+    """Read the new parquet files back before committing: exactly the expected rows, or nothing
+    is committed. (They are read as plain parquet: they are not in the table yet.)"""
+    schema = table.schema().as_arrow()
+    parts = []
+    for data_file in files:
+        with table.io.new_input(data_file.file_path).open() as stream:
+            parts.append(pq.read_table(stream).select(schema.names).cast(schema))
+    found = content_checksum(_as_frame(pa.concat_tables(parts))) if parts else (0, 0)
+    if found != expected:
+        raise ContentChangedError(
+            f"rewritten files hold {found[0]} rows (checksum {found[1]}), expected "
+            f"{expected[0]} (checksum {expected[1]}); nothing was committed"
+        )
 
 
 def _write_files(

@@ -22,14 +22,20 @@ from feature_platform.maintenance.files import (
     is_under,
     list_table_files,
     metadata_files,
+    storage_totals,
     table_prefix,
 )
 from feature_platform.maintenance.policy import MaintenancePolicy
+from feature_platform.offline_store.writes import WRITE_ID_PROPERTY
 
 
 @dataclass
 class ExpiryReport:
     dry_run: bool
+    files_before: int = 0
+    bytes_before: int = 0
+    files_after: int = 0
+    bytes_after: int = 0
     snapshots_before: int = 0
     snapshots_expired: list[int] = field(default_factory=list)
     files_deleted: list[str] = field(default_factory=list)
@@ -47,9 +53,24 @@ def snapshots_to_expire(
     newest_first = sorted(table.snapshots(), key=lambda s: s.timestamp_ms, reverse=True)
     protected = {s.snapshot_id for s in newest_first[: policy.retain_last]}
     protected |= {ref.snapshot_id for ref in table.metadata.refs.values()}
-    return [
-        s for s in newest_first if s.snapshot_id not in protected and s.timestamp_ms < cutoff_ms
-    ]
+    protected |= {s.snapshot_id for s in newest_first if s.timestamp_ms >= cutoff_ms}
+    # The snapshots of one write (an overwrite's delete and append) go or stay together, so
+    # time travel never meets half a write whose other half expired.
+    writes: dict[str, set[int]] = {}
+    for snapshot in newest_first:
+        write_id = _write_id(snapshot)
+        if write_id is not None:
+            writes.setdefault(write_id, set()).add(snapshot.snapshot_id)
+    for members in writes.values():
+        if members & protected:
+            protected |= members
+    return [s for s in newest_first if s.snapshot_id not in protected]
+
+
+def _write_id(snapshot: Snapshot) -> str | None:
+    if snapshot.summary is None:
+        return None
+    return snapshot.summary.additional_properties.get(WRITE_ID_PROPERTY)
 
 
 def expire_snapshots(
@@ -62,6 +83,7 @@ def expire_snapshots(
     started = time.perf_counter()
     table = load_table()
     report = ExpiryReport(dry_run=dry_run, snapshots_before=len(table.snapshots()))
+    report.files_before, report.bytes_before = storage_totals(table)
     expiring = snapshots_to_expire(table, policy, now)
     report.snapshots_expired = [s.snapshot_id for s in expiring]
     retained = [s for s in table.snapshots() if s.snapshot_id not in set(report.snapshots_expired)]
@@ -78,6 +100,7 @@ def expire_snapshots(
     report.bytes_deleted = sum(sizes[uri] for uri in report.files_deleted)
     if not dry_run:
         delete_files(table, report.files_deleted)
+    report.files_after, report.bytes_after = storage_totals(table)
     report.seconds = round(time.perf_counter() - started, 3)
     return report
 

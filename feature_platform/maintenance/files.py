@@ -1,7 +1,8 @@
 """Which files a table's metadata references, which files lie under its location, and deleting.
 
-Every path is compared as a full URI, and nothing outside ``<table location>/`` is ever listed
-or deleted: a sibling table whose name shares a prefix (``user_stats_v2`` beside
+Every path is compared in one normal form (`normal_uri`: ``file:///x``, ``s3://bucket/key``),
+whatever spelling the metadata or the listing used, and nothing outside ``<table location>/`` is
+ever listed or deleted: a sibling table whose name shares a prefix (``user_stats_v2`` beside
 ``user_stats``) is a different folder.
 """
 
@@ -18,9 +19,17 @@ from pyiceberg.table import Table
 from pyiceberg.table.snapshots import Snapshot
 
 
+def normal_uri(uri: str) -> str:
+    """One spelling per file: plain paths and ``file:/x`` become ``file:///x``."""
+    parsed = urlparse(uri)
+    if parsed.scheme in ("", "file"):
+        return "file://" + parsed.path
+    return f"{parsed.scheme}://{parsed.netloc}{parsed.path}"
+
+
 @dataclass
 class ReferencedFiles:
-    """Files some metadata still points to."""
+    """Files some metadata still points to, in normal form."""
 
     metadata: set[str] = field(default_factory=set)
     manifest_lists: set[str] = field(default_factory=set)
@@ -32,20 +41,30 @@ class ReferencedFiles:
 
 
 def files_of_snapshots(table: Table, snapshots: Iterable[Snapshot]) -> ReferencedFiles:
-    """Manifest lists, manifests and live data files of the given snapshots."""
+    """Manifest lists, manifests and live data files of the given snapshots.
+
+    Appends share manifests between consecutive snapshots, so each manifest is read once.
+    """
     found = ReferencedFiles()
     for snapshot in snapshots:
-        found.manifest_lists.add(snapshot.manifest_list)
+        found.manifest_lists.add(normal_uri(snapshot.manifest_list))
         for manifest in snapshot.manifests(table.io):
-            found.manifests.add(manifest.manifest_path)
+            path = normal_uri(manifest.manifest_path)
+            if path in found.manifests:
+                continue
+            found.manifests.add(path)
             for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True):
-                found.data.add(entry.data_file.file_path)
+                found.data.add(normal_uri(entry.data_file.file_path))
     return found
 
 
 def metadata_files(table: Table) -> set[str]:
-    """The current metadata file and the previous ones its log lists."""
-    return {table.metadata_location} | {e.metadata_file for e in table.metadata.metadata_log}
+    """The current metadata file, the previous ones its log lists, and statistics files."""
+    metadata = table.metadata
+    paths = {table.metadata_location, *(e.metadata_file for e in metadata.metadata_log)}
+    paths |= {s.statistics_path for s in metadata.statistics}
+    paths |= {s.statistics_path for s in metadata.partition_statistics}
+    return {normal_uri(p) for p in paths}
 
 
 def referenced_files(table: Table) -> ReferencedFiles:
@@ -62,29 +81,23 @@ class StoredFile:
     modified: dt.datetime
 
 
-def _filesystem(table: Table, location: str) -> tuple[pafs.FileSystem, str, str]:
-    """The pyarrow filesystem of `location`, the path within it, and the URI prefix to restore."""
-    io = table.io if isinstance(table.io, PyArrowFileIO) else PyArrowFileIO(table.io.properties)
-    scheme, netloc, path = PyArrowFileIO.parse_location(location, table.io.properties)
-    filesystem = io.fs_by_scheme(scheme, netloc)
-    prefix = "file://" if scheme == "file" else f"{scheme}://"
-    return filesystem, path, prefix
-
-
 def table_prefix(table: Table) -> str:
-    return table.location().rstrip("/") + "/"
+    """The table's folder, in normal form, with a trailing slash."""
+    return normal_uri(table.location()).rstrip("/") + "/"
 
 
 def list_table_files(table: Table) -> list[StoredFile]:
-    """Every file stored under the table's own location."""
+    """Every file stored under the table's own location, in normal form."""
     location = table_prefix(table)
-    filesystem, path, prefix = _filesystem(table, location)
-    infos = filesystem.get_file_info(pafs.FileSelector(path, recursive=True, allow_not_found=True))
+    io = table.io if isinstance(table.io, PyArrowFileIO) else PyArrowFileIO(table.io.properties)
+    scheme, netloc, path = PyArrowFileIO.parse_location(location, table.io.properties)
+    filesystem = io.fs_by_scheme(scheme, netloc)
+    selector = pafs.FileSelector(path, recursive=True, allow_not_found=True)
     stored = []
-    for info in infos:
+    for info in filesystem.get_file_info(selector):
         if info.type != pafs.FileType.File:
             continue
-        uri = prefix + info.path
+        uri = normal_uri(f"{scheme}://{info.path}" if scheme != "file" else info.path)
         if not is_under(uri, location):  # never trust a listing to stay inside the prefix
             continue
         modified = info.mtime if info.mtime is not None else dt.datetime.now(dt.UTC)
@@ -94,26 +107,27 @@ def list_table_files(table: Table) -> list[StoredFile]:
 
 def is_under(uri: str, location_prefix: str) -> bool:
     """Whether `uri` lies inside the folder `location_prefix` (which ends with a slash)."""
-    return _normal(uri).startswith(_normal(location_prefix))
-
-
-def _normal(uri: str) -> str:
-    parsed = urlparse(uri)
-    if parsed.scheme in ("", "file"):
-        return "file://" + parsed.path
-    return f"{parsed.scheme}://{parsed.netloc}{parsed.path}"
+    return normal_uri(uri).startswith(normal_uri(location_prefix).rstrip("/") + "/")
 
 
 def delete_files(table: Table, uris: Iterable[str]) -> int:
     """Delete files inside the table's location; anything else is refused, not deleted."""
     location = table_prefix(table)
+    targets = sorted(set(uris))
+    outside = [uri for uri in targets if not is_under(uri, location)]
+    if outside:
+        raise ValueError(f"refusing to delete {outside[:3]}: outside the table location {location}")
     deleted = 0
-    for uri in sorted(set(uris)):
-        if not is_under(uri, location):
-            raise ValueError(f"refusing to delete {uri}: outside the table location {location}")
+    for uri in targets:
         try:
             table.io.delete(uri)
             deleted += 1
         except FileNotFoundError:
             continue
     return deleted
+
+
+def storage_totals(table: Table) -> tuple[int, int]:
+    """Files and bytes stored under the table's location (data, manifests and metadata)."""
+    stored = list_table_files(table)
+    return len(stored), sum(f.size for f in stored)

@@ -14,13 +14,22 @@ from dataclasses import dataclass, field
 
 from pyiceberg.table import Table
 
-from feature_platform.maintenance.files import delete_files, list_table_files, referenced_files
+from feature_platform.maintenance.files import (
+    delete_files,
+    list_table_files,
+    referenced_files,
+    storage_totals,
+)
 from feature_platform.maintenance.policy import MaintenancePolicy
 
 
 @dataclass
 class OrphanReport:
     dry_run: bool
+    files_before: int = 0
+    bytes_before: int = 0
+    files_after: int = 0
+    bytes_after: int = 0
     files_listed: int = 0
     files_deleted: list[str] = field(default_factory=list)
     bytes_deleted: int = 0
@@ -41,6 +50,7 @@ def remove_orphan_files(
     stored = list_table_files(table)  # list first: a file written after this is not considered
     referenced = referenced_files(load_table()).all()
     report = OrphanReport(dry_run=dry_run, files_listed=len(stored))
+    report.files_before, report.bytes_before = len(stored), sum(f.size for f in stored)
     for candidate in stored:
         if candidate.uri in referenced:
             continue
@@ -51,5 +61,6 @@ def remove_orphan_files(
         report.bytes_deleted += candidate.size
     if not dry_run:
         delete_files(table, report.files_deleted)
+    report.files_after, report.bytes_after = storage_totals(table)
     report.seconds = round(time.perf_counter() - started, 3)
     return report

@@ -36,8 +36,23 @@ def resolve_snapshot(table: Table, as_of: int | dt.datetime | str | None) -> Sna
         return snapshot
     instant = to_utc(as_of, "as_of")
     epoch_ms = (instant - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(milliseconds=1)
-    snapshot = table.snapshot_as_of_timestamp(epoch_ms)
-    return _whole_commit(table, snapshot)
+    snapshot = _whole_commit(table, table.snapshot_as_of_timestamp(epoch_ms))
+    if snapshot is None and _history_truncated(table):
+        raise InvalidWindowError(
+            f"as_of {instant.isoformat()} is before the oldest retained snapshot of "
+            f"{'.'.join(table.name())}: older snapshots have expired, so that state cannot be read"
+        )
+    return snapshot
+
+
+def _history_truncated(table: Table) -> bool:
+    """Whether snapshot expiry removed the table's first snapshots.
+
+    Expiry also clears the oldest survivor's parent id, so the sign is its sequence number: the
+    first snapshot of a v2 table has number 1.
+    """
+    numbers = [s.sequence_number or 0 for s in table.snapshots()]
+    return bool(numbers) and min(numbers) > 1
 
 
 def _whole_commit(table: Table, snapshot: Snapshot | None) -> Snapshot | None:

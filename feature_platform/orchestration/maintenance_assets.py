@@ -81,6 +81,8 @@ def build_maintenance_definitions(definition: FeatureGroupDefinition) -> dg.Defi
         job=job,
         cron_schedule=definition.maintenance_schedule,
         execution_timezone="UTC",
+        # Maintenance is safe to run unattended, and small files pile up if it does not run.
+        default_status=dg.DefaultScheduleStatus.RUNNING,
     )
     return dg.Definitions(
         assets=[maintenance],
@@ -102,7 +104,12 @@ def maintenance_metadata(report: MaintenanceReport) -> dict[str, dg.MetadataValu
         "duplicates_dropped": dg.MetadataValue.int(compaction.duplicates_dropped),
         "partitions_skipped": dg.MetadataValue.int(len(compaction.skipped)),
         "compaction_seconds": dg.MetadataValue.float(compaction.seconds),
+        "snapshots_before": dg.MetadataValue.int(expiry.snapshots_before),
         "snapshots_expired": dg.MetadataValue.int(len(expiry.snapshots_expired)),
+        "stored_files_before": dg.MetadataValue.int(expiry.files_before),
+        "stored_bytes_before": dg.MetadataValue.int(expiry.bytes_before),
+        "stored_files_after": dg.MetadataValue.int(orphans.files_after),
+        "stored_bytes_after": dg.MetadataValue.int(orphans.bytes_after),
         "expired_files_deleted": dg.MetadataValue.int(len(expiry.files_deleted)),
         "expired_bytes_deleted": dg.MetadataValue.int(expiry.bytes_deleted),
         "expiry_seconds": dg.MetadataValue.float(expiry.seconds),

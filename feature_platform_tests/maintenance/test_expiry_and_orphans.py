@@ -52,8 +52,9 @@ def test_expiry_deletes_files_only_expired_snapshots_reached(rewritten: FeatureS
 
     table = rewritten.table("user_stats")
     assert report.snapshots_before == 9  # one append, then four (delete, append) pairs
-    assert len(report.snapshots_expired) == 6
-    assert len(table.snapshots()) == 3
+    # The newest three are kept, and the delete half of the oldest kept write stays with it.
+    assert len(report.snapshots_expired) == 5
+    assert len(table.snapshots()) == 4
     parquet_deleted = [u for u in report.files_deleted if u.endswith(".parquet")]
     assert len(parquet_deleted) == 3  # generations 0-2; generation 3 is in a retained snapshot
     assert all(not _path(u).exists() for u in report.files_deleted)
@@ -66,9 +67,56 @@ def test_expiry_deletes_files_only_expired_snapshots_reached(rewritten: FeatureS
 
 
 def test_recent_snapshots_are_never_expired(rewritten: FeatureStore) -> None:
-    report = expire_snapshots(lambda: rewritten.table("user_stats"), MaintenancePolicy())
+    policy = MaintenancePolicy(retain_last=1)
+    report = expire_snapshots(lambda: rewritten.table("user_stats"), policy)
     assert report.snapshots_expired == []
     assert [u for u in report.files_deleted if u.endswith(".parquet")] == []
+
+
+def test_retention_cutoff_splits_history_but_never_a_write(store: FeatureStore) -> None:
+    store.apply(user_group())
+    for generation in range(6):
+        store.write_window("user_stats", user_frame(offset=generation), DAY_START, NEXT_DAY)
+        time.sleep(0.01)  # distinct snapshot timestamps
+    table = store.table("user_stats")
+    snapshots = sorted(table.snapshots(), key=lambda s: s.timestamp_ms)
+    cutoff = snapshots[4]  # the delete half of the third overwrite
+    retention = dt.timedelta(days=7)
+    now = dt.datetime.fromtimestamp(cutoff.timestamp_ms / 1000, dt.UTC) + retention
+
+    report = expire_snapshots(
+        lambda: store.table("user_stats"),
+        MaintenancePolicy(snapshot_retention=retention, retain_last=1),
+        now=now,
+    )
+
+    expired = set(report.snapshots_expired)
+    assert expired == {s.snapshot_id for s in snapshots[:3]}  # the append of snapshot 3 stays
+    assert all(s.timestamp_ms < cutoff.timestamp_ms for s in snapshots if s.snapshot_id in expired)
+    remaining = store.table("user_stats").snapshots()
+    assert len(remaining) == len(snapshots) - 3
+    for snapshot in remaining:  # every state a reader saw (after each whole write) is readable
+        if snapshot.summary.operation.value == "append":
+            assert store.read("user_stats", as_of=snapshot.snapshot_id).height == 5
+
+
+def test_as_of_before_the_oldest_retained_snapshot_is_an_error(rewritten: FeatureStore) -> None:
+    from feature_platform.errors import InvalidWindowError
+
+    first = min(s.timestamp_ms for s in rewritten.table("user_stats").snapshots())
+    policy = MaintenancePolicy(retain_last=1)
+    expire_snapshots(lambda: rewritten.table("user_stats"), policy, now=LATER)
+    with pytest.raises(InvalidWindowError, match="before the oldest retained snapshot"):
+        rewritten.read("user_stats", as_of=dt.datetime.fromtimestamp(first / 1000, dt.UTC))
+
+
+def test_nothing_outside_the_table_folder_is_ever_deleted(rewritten: FeatureStore) -> None:
+    from feature_platform.maintenance.files import delete_files
+
+    table = rewritten.table("user_stats")
+    sibling = table.location() + "_v2/data/x.parquet"
+    with pytest.raises(ValueError, match="outside the table location"):
+        delete_files(table, [sibling])
 
 
 def test_expiry_dry_run_lists_without_deleting(rewritten: FeatureStore) -> None:
@@ -79,7 +127,7 @@ def test_expiry_dry_run_lists_without_deleting(rewritten: FeatureStore) -> None:
         dry_run=True,
         now=LATER,
     )
-    assert len(report.snapshots_expired) == 8
+    assert len(report.snapshots_expired) == 7  # all but the last write's two snapshots
     assert report.files_deleted
     assert all(_path(u).exists() for u in report.files_deleted)
     assert rewritten.table("user_stats").metadata_location == metadata
