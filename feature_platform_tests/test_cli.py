@@ -153,6 +153,8 @@ def test_demo_command_serves_the_dagster_ui_on_loopback(home: Path, tmp_path: Pa
         assert answer is not None, (tmp_path / "demo.log").read_text()[-3000:]
         keys = sorted("/".join(n["assetKey"]["path"]) for n in answer["data"]["assetNodes"])  # type: ignore[index]
         assert keys == [
+            "compaction/article_popularity",
+            "compaction/user_engagement",
             "demo/click_events",
             "features/article_popularity",
             "features/user_engagement",
@@ -200,7 +202,7 @@ def test_registry_module_replaces_the_demo(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setenv("FEATURE_PLATFORM_REGISTRY", "my_features")
     keys = sorted(s.key.to_user_string() for s in build_definitions().resolve_all_asset_specs())
-    assert keys == ["demo/click_events", "features/readers"]
+    assert keys == ["compaction/readers", "demo/click_events", "features/readers"]
 
     monkeypatch.setenv("FEATURE_PLATFORM_REGISTRY", "no_such_module")
     with pytest.raises(ConfigurationError, match="cannot load FEATURE_GROUPS"):
