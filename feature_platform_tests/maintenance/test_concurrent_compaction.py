@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import multiprocessing
 import time
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from feature_platform import FeatureStore
 from feature_platform.maintenance.policy import MaintenancePolicy
 from feature_platform.maintenance.runner import compact_group
 from feature_platform_tests.helpers import DAY_START, NEXT_DAY, canonical, user_frame, user_group
+from feature_platform_tests.processes import spawn_process
 
 pytestmark = pytest.mark.integration
 
@@ -41,10 +41,7 @@ def test_compaction_during_appends_and_overwrites_loses_nothing(
     for i in range(200, 206):  # small files from before the writer started
         store.write("user_stats", _batch(i))
 
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["feature_platform", "feature_platform_tests.helpers"])
-    writer = context.Process(target=_writer, args=(str(home),))
-    writer.start()
+    writer = spawn_process(_writer, str(home))
     compactions = 0
     skipped = 0
     while writer.is_alive():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import multiprocessing
 import time
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pytest
 
 from feature_platform import FeatureStore
 from feature_platform_tests.helpers import DAY_START, assert_no_empty_files, user_frame, user_group
+from feature_platform_tests.processes import run_together
 
 pytestmark = pytest.mark.integration
 
@@ -28,16 +28,11 @@ def _write_day(home: str, day: int, offset: int, start_at: float) -> int:
 
 
 def _run_concurrently(home: Path, jobs: list[tuple[int, int]]) -> list[int]:
-    # A fork server imports the libraries once; each writer is then a fresh process forked
-    # from it, with its own catalog connection, as separate Dagster runs would be.
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["feature_platform", "feature_platform_tests.helpers"])
-    with context.Pool(len(jobs)) as pool:
-        pool.apply(time.sleep, (0,))  # the fork server is up and has imported everything
-        start_at = time.time() + 1.0
-        return pool.starmap(
-            _write_day, [(str(home), day, offset, start_at) for day, offset in jobs]
-        )
+    return run_together(
+        _write_day,
+        [(str(home), day, offset) for day, offset in jobs],
+        ["feature_platform", __name__],
+    )
 
 
 def test_eight_partitions_written_concurrently_all_land_exactly_once(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import multiprocessing
 import time
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from feature_platform.demo.feature_groups import CLICK_EVENTS, user_engagement
 from feature_platform.orchestration.resources import FeatureStoreResource
 from feature_platform.time_windows import TimeWindow
 from feature_platform_tests.helpers import assert_no_empty_files, canonical, read_independently
+from feature_platform_tests.processes import run_together
 
 EVENTS = dg.AssetKey(["demo", "click_events"])
 USERS = dg.AssetKey(["features", "user_engagement"])
@@ -104,14 +104,15 @@ def _materialize_in_child(home: str, partition: str, start_at: float) -> bool:
 @pytest.mark.integration
 def test_eight_partitions_materialized_concurrently_each_land_once(events_home: Path) -> None:
     partitions = [f"2026-11-0{d}" for d in range(1, 9)]
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["dagster", "feature_platform.definitions"])
-    with context.Pool(len(partitions)) as pool:
-        pool.apply(time.sleep, (0,))
-        start_at = time.time() + 1.0
-        outcomes = pool.starmap(
-            _materialize_in_child, [(str(events_home), p, start_at) for p in partitions]
-        )
+    outcomes = run_together(
+        _materialize_in_child,
+        [(str(events_home), p) for p in partitions],
+        [
+            "dagster",
+            "feature_platform.definitions",
+            "feature_platform_tests.orchestration.test_materialize",
+        ],
+    )
     assert all(outcomes)
     stored = read_independently(FeatureStore(events_home).table("user_engagement"))
     per_day = stored.group_by(pl.col("event_time").dt.date().alias("day")).agg(pl.len())
