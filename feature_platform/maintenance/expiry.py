@@ -17,6 +17,7 @@ from pyiceberg.table import Table
 from pyiceberg.table.snapshots import Snapshot
 
 from feature_platform.maintenance.files import (
+    StoredFile,
     delete_files,
     files_of_snapshots,
     is_under,
@@ -86,7 +87,8 @@ def expire_snapshots(
     report.files_before, report.bytes_before = storage_totals(table)
     expiring = snapshots_to_expire(table, policy, now)
     report.snapshots_expired = [s.snapshot_id for s in expiring]
-    retained = [s for s in table.snapshots() if s.snapshot_id not in set(report.snapshots_expired)]
+    expired_ids = set(report.snapshots_expired)
+    retained = [s for s in table.snapshots() if s.snapshot_id not in expired_ids]
     candidates = files_of_snapshots(table, expiring).all()
     if expiring and not dry_run:
         table.maintenance.expire_snapshots().by_ids(report.snapshots_expired).commit()
@@ -94,26 +96,31 @@ def expire_snapshots(
         retained = table.snapshots()
     still_needed = files_of_snapshots(table, retained).all() | metadata_files(table)
     unreachable = {uri for uri in candidates - still_needed if is_under(uri, table_prefix(table))}
-    unreachable |= _stale_metadata_files(table, still_needed)
-    sizes = {f.uri: f.size for f in list_table_files(table)}
+    stored = list_table_files(table)  # one listing serves stale metadata, sizes and totals
+    unreachable |= _stale_metadata_files(table, stored, still_needed)
+    sizes = {f.uri: f.size for f in stored}
     report.files_deleted = sorted(unreachable & set(sizes))
     report.bytes_deleted = sum(sizes[uri] for uri in report.files_deleted)
     if not dry_run:
         delete_files(table, report.files_deleted)
-    report.files_after, report.bytes_after = storage_totals(table)
+    report.files_after = len(stored) - (0 if dry_run else len(report.files_deleted))
+    report.bytes_after = sum(sizes.values()) - (0 if dry_run else report.bytes_deleted)
     report.seconds = round(time.perf_counter() - started, 3)
     return report
 
 
-def _stale_metadata_files(table: Table, still_needed: set[str]) -> set[str]:
+def _stale_metadata_files(
+    table: Table, stored: list[StoredFile], still_needed: set[str]
+) -> set[str]:
     """Metadata JSON files of this table that the metadata log no longer lists."""
+    oldest_logged = _oldest_logged(table)
     return {
-        stored.uri
-        for stored in list_table_files(table)
-        if stored.uri.endswith(".metadata.json")
-        and "/metadata/" in stored.uri
-        and stored.uri not in still_needed
-        and stored.modified < _oldest_logged(table)
+        candidate.uri
+        for candidate in stored
+        if candidate.uri.endswith(".metadata.json")
+        and "/metadata/" in candidate.uri
+        and candidate.uri not in still_needed
+        and candidate.modified < oldest_logged
     }
 
 
