@@ -76,3 +76,42 @@ class ContentChangedError(FeaturePlatformError):
 
 class CommitConflictError(FeaturePlatformError):
     """A commit kept conflicting with concurrent writers after every retry."""
+
+
+class InvalidFeatureReferenceError(FeaturePlatformError, ValueError):
+    """A feature reference is not ``"<group>:<feature>"``, or the list repeats one."""
+
+
+class FeatureNameClashError(FeaturePlatformError, ValueError):
+    """Two requested features, or a feature and an entity column, would share an output name."""
+
+
+class InvalidRequestError(FeaturePlatformError, ValueError):
+    """A read asks for something malformed, such as the same feature twice."""
+
+
+class ItemTooLargeError(InvalidFrameError):
+    """A row would not fit in one online-store item (DynamoDB's 400 KB item or 2 KB key limit).
+
+    Raised before anything is written, naming the entities, so the caller can fix or drop them.
+    """
+
+
+class OnlineStoreError(FeaturePlatformError):
+    """The online store could not do what was asked; the message says what to change."""
+
+
+class OnlineTableMissingError(OnlineStoreError):
+    """A feature group's online table does not exist (create it, or run `ensure_table`)."""
+
+
+class IncompatibleOnlineTableError(OnlineStoreError):
+    """An existing online table has a key schema or TTL setting this store cannot use."""
+
+
+class OnlineStoreThrottledError(OnlineStoreError):
+    """The online store kept refusing requests (throttling, unprocessed keys) after every retry."""
+
+
+class OnlineStoreClosedError(OnlineStoreError):
+    """The online store was used after `close()`."""

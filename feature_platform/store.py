@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Literal
@@ -44,6 +44,9 @@ from feature_platform.offline_store.validation import prepare_frame
 from feature_platform.offline_store.writes import WriteResult, append, replace_window
 from feature_platform.specs import EVENT_TIME_COLUMN, FeatureGroup
 from feature_platform.time_windows import TimeWindow
+from feature_platform.training.entity_frame import DEFAULT_TIMESTAMP_COLUMN
+from feature_platform.training.point_in_time import DEFAULT_MAX_ROWS_PER_READ
+from feature_platform.training.retrieval import AsOf, TrainingSet, build_training_set
 
 WriteTarget = Literal["offline"]
 
@@ -255,6 +258,55 @@ class FeatureStore:
             start=utc_or_none(start, "start"),
             end=utc_or_none(end, "end"),
             as_of=as_of,
+        )
+
+    def get_historical_features(
+        self,
+        entity_df: Any,
+        features: Iterable[str],
+        *,
+        full_feature_names: bool = False,
+        timestamp_column: str = DEFAULT_TIMESTAMP_COLUMN,
+        as_of: AsOf | Mapping[str, AsOf] | None = None,
+    ) -> pl.DataFrame:
+        """A point-in-time correct training frame: `features` as of each entity row's timestamp.
+
+        `entity_df` (polars, pandas or pyarrow) holds the join keys of every requested group and
+        a UTC-aware `timestamp_column`. The result has one row per input row, in input order: the
+        input's columns unchanged, then each feature (named `<group>__<feature>` with
+        `full_feature_names`), null where a group has no row at or before the timestamp (within
+        its ttl). `as_of` (a timestamp, or per group a snapshot id or timestamp) reads the tables
+        as they were, to rebuild a training set exactly; `build_training_set` also returns the
+        snapshot ids used.
+        """
+        return self.build_training_set(
+            entity_df,
+            features,
+            full_feature_names=full_feature_names,
+            timestamp_column=timestamp_column,
+            as_of=as_of,
+        ).frame
+
+    def build_training_set(
+        self,
+        entity_df: Any,
+        features: Iterable[str],
+        *,
+        full_feature_names: bool = False,
+        timestamp_column: str = DEFAULT_TIMESTAMP_COLUMN,
+        as_of: AsOf | Mapping[str, AsOf] | None = None,
+        max_rows_per_read: int = DEFAULT_MAX_ROWS_PER_READ,
+    ) -> TrainingSet:
+        """`get_historical_features` plus the snapshot each group was read at and read counts."""
+        return build_training_set(
+            entity_df,
+            features,
+            load_table=self._table,
+            spec_of=self._spec_of,
+            full_feature_names=full_feature_names,
+            timestamp_column=timestamp_column,
+            as_of=as_of,
+            max_rows_per_read=max_rows_per_read,
         )
 
     def table(self, name: str) -> Table:
