@@ -12,7 +12,8 @@ from feature_platform.orchestration.feature_assets import build_feature_group_de
 from feature_platform.orchestration.maintenance_assets import build_maintenance_definitions
 from feature_platform.orchestration.resources import current_environment, resources_for
 from feature_platform.orchestration.source_assets import build_source_definitions
-from feature_platform.registry import load_feature_groups
+from feature_platform.orchestration.training_assets import build_training_set_definitions
+from feature_platform.registry import load_feature_groups, load_training_sets
 
 
 def build_definitions() -> dg.Definitions:
@@ -23,6 +24,7 @@ def build_definitions() -> dg.Definitions:
         *[build_source_definitions(source) for source in sources],
         *[build_feature_group_definitions(definition) for definition in feature_groups],
         *[build_maintenance_definitions(definition) for definition in feature_groups],
+        *[build_training_set_definitions(definition) for definition in load_training_sets()],
         dg.Definitions(resources=resources_for(current_environment())),
     )
 

@@ -1,7 +1,8 @@
 """The feature groups of this deployment: the one list the Dagster definitions are built from.
 
 Add a `FeatureGroupDefinition` here (or point `FEATURE_PLATFORM_REGISTRY` at a module exposing
-``FEATURE_GROUPS``) and its assets, schedule and table appear on the next reload.
+``FEATURE_GROUPS``, and optionally ``TRAINING_SETS``) and its assets, schedule and table appear
+on the next reload.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ import importlib
 import os
 
 from feature_platform.demo.feature_groups import DEMO_FEATURE_GROUPS
+from feature_platform.demo.training_sets import DEMO_TRAINING_SETS
 from feature_platform.errors import ConfigurationError, InvalidSpecError
 from feature_platform.sources import FeatureGroupDefinition
+from feature_platform.training.definition import TrainingSetDefinition
 
 
 def load_feature_groups(module: str | None = None) -> tuple[FeatureGroupDefinition, ...]:
@@ -35,4 +38,28 @@ def load_feature_groups(module: str | None = None) -> tuple[FeatureGroupDefiniti
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
         raise InvalidSpecError(f"feature groups registered twice: {duplicated}")
+    return definitions
+
+
+def load_training_sets(module: str | None = None) -> tuple[TrainingSetDefinition, ...]:
+    """The registered training sets: the demo's, or `module`'s ``TRAINING_SETS`` (may be absent).
+
+    Raises:
+        ConfigurationError: The module cannot be imported.
+        InvalidSpecError: Two training sets share a name.
+    """
+    module = module or os.environ.get("FEATURE_PLATFORM_REGISTRY")
+    if module:
+        try:
+            definitions = tuple(getattr(importlib.import_module(module), "TRAINING_SETS", ()))
+        except ImportError as exc:
+            raise ConfigurationError(
+                f"cannot load TRAINING_SETS from registry module {module!r}: {exc}"
+            ) from exc
+    else:
+        definitions = DEMO_TRAINING_SETS
+    names = [d.name for d in definitions]
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        raise InvalidSpecError(f"training sets registered twice: {duplicated}")
     return definitions

@@ -37,6 +37,7 @@ def test_demo_materializes_into_the_instance_the_ui_reads(
     output = capsys.readouterr().out
     assert "ok     features/user_engagement" in output
     assert "ok     features/article_popularity" in output
+    assert "ok     training_sets/click_through" in output
 
     dagster_home = demo_env / "dagster"
     assert os.environ["DAGSTER_HOME"] == str(dagster_home)
@@ -158,6 +159,7 @@ def test_demo_command_serves_the_dagster_ui_on_loopback(home: Path, tmp_path: Pa
             "demo/click_events",
             "features/article_popularity",
             "features/user_engagement",
+            "training_sets/click_through",
         ]
         materialized = _graphql(
             port,

@@ -15,9 +15,14 @@ import dagster as dg
 
 from feature_platform.definitions import build_definitions
 from feature_platform.demo.feature_groups import ARTICLE_POPULARITY, CLICK_EVENTS, USER_ENGAGEMENT
+from feature_platform.demo.training_sets import CLICK_THROUGH
 from feature_platform.orchestration.feature_assets import feature_asset_key
 from feature_platform.orchestration.partitions import RANGE_END_TAG, RANGE_START_TAG
 from feature_platform.orchestration.resources import FeatureStoreResource
+from feature_platform.orchestration.training_assets import (
+    TrainingSetRunConfig,
+    training_set_asset_key,
+)
 
 DAGSTER_YAML = """\
 # Written by `feature-platform demo`: a local instance with no first-run prompts or telemetry.
@@ -81,4 +86,25 @@ def materialize_demo(home: Path, days: int, today: dt.date | None = None) -> lis
             tags={RANGE_START_TAG: first, RANGE_END_TAG: last},
         )
         runs.append(DemoRun("/".join(path), first, last, result.success))
+    # The training set's labels: the last two materialized days (or one if only one is).
+    labels_start = max(first_day, last_day - dt.timedelta(days=1))
+    labels_end = last_day + dt.timedelta(days=1)
+    key = training_set_asset_key(CLICK_THROUGH.name)
+    result = dg.materialize(
+        [definitions.get_assets_def(key)],
+        instance=instance,
+        resources=resources,
+        run_config=dg.RunConfig(
+            ops={
+                "training_sets__" + CLICK_THROUGH.name: TrainingSetRunConfig(
+                    labels_start=labels_start.isoformat(), labels_end=labels_end.isoformat()
+                )
+            }
+        ),
+    )
+    runs.append(
+        DemoRun(
+            key.to_user_string(), labels_start.isoformat(), last_day.isoformat(), result.success
+        )
+    )
     return runs

@@ -1,0 +1,105 @@
+"""Training sets as Iceberg tables, each snapshot labelled with the feature snapshots it used.
+
+Stored in the catalog next to the feature groups (namespace ``<namespace>_training_sets``), a
+training set is readable by every engine that reads the feature tables, and its snapshot summary
+answers "which feature data was this model trained on?" long after the features have changed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import polars as pl
+import pyarrow as pa
+from pyiceberg.catalog import Catalog
+from pyiceberg.expressions import AlwaysTrue
+from pyiceberg.table import Table
+
+from feature_platform.config import StoreConfig
+from feature_platform.identifiers import validate_identifier
+from feature_platform.offline_store.catalog import table_location, table_properties
+from feature_platform.training.retrieval import TrainingSet
+
+SOURCES_PROPERTY = "feature-platform.training-set.sources"
+
+
+def training_set_namespace(config: StoreConfig) -> str:
+    return f"{config.namespace}_training_sets"
+
+
+@dataclass(frozen=True)
+class TrainingSetWrite:
+    """Where a training set was stored and what it was built from."""
+
+    table: str
+    snapshot_id: int | None
+    metadata_location: str
+    rows: int
+    sources: dict[str, int | None]
+
+
+def write_training_set(
+    catalog: Catalog, config: StoreConfig, name: str, training_set: TrainingSet
+) -> TrainingSetWrite:
+    """Replace the table's content with `training_set` in one commit.
+
+    The schema follows the frame: columns that appear are added, and a frame whose column types
+    changed incompatibly replaces the table's schema by recreating it (a training set has no
+    history worth keeping across a redefinition; the previous snapshots go with it).
+    An empty training set writes no data file.
+    """
+    identifier = (training_set_namespace(config), validate_identifier(name, "training set"))
+    data = _iceberg_compatible(training_set.frame)
+    table = _table_for(catalog, config, identifier, data.schema)
+    properties = {SOURCES_PROPERTY: json.dumps(training_set.snapshot_ids, sort_keys=True)}
+    with table.transaction() as transaction:
+        if table.current_snapshot() is not None:
+            transaction.delete(AlwaysTrue(), snapshot_properties=properties)
+        if data.num_rows:
+            transaction.append(data, snapshot_properties=properties)
+    table = table.refresh()
+    snapshot = table.current_snapshot()
+    return TrainingSetWrite(
+        table=".".join(identifier),
+        snapshot_id=snapshot.snapshot_id if snapshot else None,
+        metadata_location=table.metadata_location,
+        rows=data.num_rows,
+        sources=training_set.snapshot_ids,
+    )
+
+
+def _table_for(
+    catalog: Catalog, config: StoreConfig, identifier: tuple[str, str], schema: pa.Schema
+) -> Table:
+    catalog.create_namespace_if_not_exists(identifier[0])
+    location = table_location(config, *identifier)
+    if catalog.table_exists(identifier):
+        table = catalog.load_table(identifier)
+        try:
+            with table.update_schema() as update:
+                update.union_by_name(schema)
+            return table
+        except (ValueError, TypeError):
+            catalog.drop_table(identifier)  # incompatible redefinition: start afresh
+    return catalog.create_table(
+        identifier, schema=schema, properties=table_properties(config), location=location
+    )
+
+
+def _iceberg_compatible(frame: pl.DataFrame) -> pa.Table:
+    """Arrow types Iceberg lacks become their nearest Iceberg type.
+
+    Unsigned integers widen to int64 (checked), and timestamps become microseconds, Iceberg
+    v2's finest unit (nanoseconds are truncated, the one lossy step, as in every v2 writer).
+    """
+    data = frame.to_arrow(compat_level=pl.CompatLevel.oldest())
+    columns = []
+    for column, field in zip(data.columns, data.schema, strict=True):
+        kind = field.type
+        if pa.types.is_unsigned_integer(kind):
+            column = column.cast(pa.int64())
+        elif pa.types.is_timestamp(kind):
+            column = column.cast(pa.timestamp("us", tz="UTC" if kind.tz else None), safe=False)
+        columns.append(column)
+    return pa.Table.from_arrays(columns, names=data.column_names)
