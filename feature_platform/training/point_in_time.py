@@ -113,12 +113,12 @@ def join_group(
     for part in slices:
         rows = _candidates(_read(reader, part.tasks, projected), keys, readable, unit)
         rows_read += rows.height
-        rows = rows.join(label_keys, on=keys, how="semi")
+        rows = _for_keys(rows, label_keys, keys)
         window = _labels_in(labels, part)
-        candidates = pl.concat([state, rows], how="vertical")
+        candidates = _in_key_order(pl.concat([state, rows], how="vertical"), keys)
         if not window.is_empty():
             results.append(_as_of_join(window, candidates, keys, group.ttl, row_index))
-        state = _latest_per_key(candidates, keys)
+        state = candidates.filter(_last_of_run(keys))
 
     joined = pl.concat(results, how="vertical") if results else labels.select(row_index).clear()
     joined = joined.sort(row_index)
@@ -139,11 +139,12 @@ def _as_of_join(
     ttl: dt.timedelta | None,
     row_index: str,
 ) -> pl.DataFrame:
-    """Backward as-of join per key: inclusive at t, and at t - ttl (polars' tolerance is)."""
-    # One candidate per (keys, event_time): the largest created_at wins the tie.
-    winners = candidates.sort([*keys, JOIN_INSTANT, CREATED_AT_COLUMN]).unique(
-        subset=[*keys, JOIN_INSTANT], keep="last", maintain_order=True
-    )
+    """Backward as-of join per key: inclusive at t, and at t - ttl (polars' tolerance is).
+
+    `candidates` must be in key order (`_in_key_order`).
+    """
+    # One candidate per (keys, event_time): the last of a run, which has the largest created_at.
+    winners = candidates.filter(_last_of_run([*keys, JOIN_INSTANT]))
     return (
         window.sort([*keys, JOIN_INSTANT])
         .join_asof(
@@ -152,17 +153,42 @@ def _as_of_join(
             by=keys,
             strategy="backward",
             tolerance=ttl,
-            check_sortedness=False,  # sorted by (keys, instant) above: sorted within each key
+            check_sortedness=False,  # both sorted by (keys, instant): sorted within each key
         )
         .drop(JOIN_INSTANT, CREATED_AT_COLUMN)
     )
 
 
-def _latest_per_key(candidates: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
-    """The only rows a later label can still pick from this part of history."""
-    return candidates.sort([*keys, JOIN_INSTANT, CREATED_AT_COLUMN]).unique(
-        subset=keys, keep="last", maintain_order=True
+def _for_keys(rows: pl.DataFrame, wanted: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """Only rows of keys some label asks for (a hash lookup; `is_in` is the faster one)."""
+    if len(keys) == 1:
+        return rows.filter(pl.col(keys[0]).is_in(wanted[keys[0]].implode()))
+    return rows.join(wanted, on=keys, how="semi")
+
+
+def _in_key_order(candidates: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """Sorted by keys, event time and created_at, cheaply when the data allows it.
+
+    Files of a day-partitioned table are each sorted by keys and event time and, read in
+    time order, follow one another in time; a stable sort by the keys alone then yields the
+    full order. Overlapping files (streaming appends) break that, which one linear check finds,
+    and a full sort follows.
+    """
+    ordered = candidates.sort(keys, maintain_order=True)
+    same_key = pl.all_horizontal(pl.col(k) == pl.col(k).shift(1) for k in keys)
+    instant, created = pl.col(JOIN_INSTANT), pl.col(CREATED_AT_COLUMN)
+    backwards = same_key & (
+        (instant < instant.shift(1))
+        | ((instant == instant.shift(1)) & (created < created.shift(1)))
     )
+    if ordered.select(backwards.any()).item():
+        ordered = candidates.sort([*keys, JOIN_INSTANT, CREATED_AT_COLUMN])
+    return ordered
+
+
+def _last_of_run(columns: list[str]) -> pl.Expr:
+    """True for the last row of each run of equal `columns` (in a frame sorted by them)."""
+    return pl.any_horizontal(pl.col(c) != pl.col(c).shift(-1) for c in columns).fill_null(True)
 
 
 def _plan_slices(
