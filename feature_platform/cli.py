@@ -15,6 +15,7 @@ from feature_platform.store import FeatureStore
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from feature_platform.demo.landing import write_demo_landing_files
     from feature_platform.demo.run import materialize_demo, prepare_dagster_home
 
     home = resolve_home(args.home)
@@ -23,14 +24,18 @@ def _demo(args: argparse.Namespace) -> int:
     print(f"feature_platform home: {home}\nDagster home: {dagster_home}")
     runs = materialize_demo(home, args.days)
     for run in runs:
-        status = "ok" if run.success else "FAILED"
-        print(f"  {status:6} {run.name}: partitions {run.first} ... {run.last}")
+        print(f"  {run.summary()}")
     if not all(run.success for run in runs):
         return 1
     store = FeatureStore(home)
     for group in store.list_feature_groups():
         facts = store.describe(group.name)
         print(f"  {group.name}: {facts['rows']} rows in {facts['data_files']} files")
+    landed = write_demo_landing_files(store.config)
+    print(
+        f"  dropped {len(landed)} landing file(s) in {store.config.landing_uri}; the landing "
+        "sensor pushes them once the UI (and its daemon) runs"
+    )
     if args.no_ui:
         return 0
     dagster = shutil.which("dagster") or os.path.join(os.path.dirname(sys.executable), "dagster")

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import dagster as dg
 
+from feature_platform.config import StoreConfig
 from feature_platform.orchestration.feature_assets import build_feature_group_definitions
+from feature_platform.orchestration.landing_sensors import build_landing_definitions
 from feature_platform.orchestration.maintenance_assets import build_maintenance_definitions
+from feature_platform.orchestration.online_assets import build_online_definitions
 from feature_platform.orchestration.resources import current_environment, resources_for
 from feature_platform.orchestration.source_assets import build_source_definitions
 from feature_platform.orchestration.training_assets import build_training_set_definitions
@@ -19,11 +22,14 @@ from feature_platform.registry import load_feature_groups, load_training_sets
 def build_definitions() -> dg.Definitions:
     """Assemble the deployment; the environment is read here and nowhere else."""
     feature_groups = load_feature_groups()
+    online_kind = StoreConfig.from_env().online_store
     sources = list(dict.fromkeys(definition.source for definition in feature_groups))
     return dg.Definitions.merge(
         *[build_source_definitions(source) for source in sources],
         *[build_feature_group_definitions(definition) for definition in feature_groups],
         *[build_maintenance_definitions(definition) for definition in feature_groups],
+        *[build_online_definitions(definition, online_kind) for definition in feature_groups],
+        *[build_landing_definitions(definition) for definition in feature_groups],
         *[build_training_set_definitions(definition) for definition in load_training_sets()],
         dg.Definitions(resources=resources_for(current_environment())),
     )

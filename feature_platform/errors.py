@@ -115,3 +115,7 @@ class OnlineStoreThrottledError(OnlineStoreError):
 
 class OnlineStoreClosedError(OnlineStoreError):
     """The online store was used after `close()`."""
+
+
+class FeatureNotOnlineError(FeaturePlatformError, ValueError):
+    """Online features were requested, or pushed, for a group that is not online."""

@@ -7,10 +7,14 @@ service.
 
 from __future__ import annotations
 
+import concurrent.futures.thread  # noqa: F401 - its exit hook must be registered first
 import datetime as dt
 import os
+import threading
+import warnings
+import weakref
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any, Literal
 
@@ -25,6 +29,7 @@ from feature_platform.config import StoreConfig
 from feature_platform.errors import (
     CommitConflictError,
     ConfigurationError,
+    FeatureNotOnlineError,
     UnknownFeatureError,
     UnknownFeatureGroupError,
 )
@@ -42,13 +47,30 @@ from feature_platform.offline_store.schema import (
 )
 from feature_platform.offline_store.validation import prepare_frame
 from feature_platform.offline_store.writes import WriteResult, append, replace_window
+from feature_platform.online_store import OnlineStore, OnlineWriteReport, open_online_store
+from feature_platform.serving import OnlineFeatureReader
 from feature_platform.specs import EVENT_TIME_COLUMN, FeatureGroup
+from feature_platform.streaming.buffer import OfflineBuffer
 from feature_platform.time_windows import TimeWindow
 from feature_platform.training.entity_frame import DEFAULT_TIMESTAMP_COLUMN
 from feature_platform.training.point_in_time import DEFAULT_MAX_ROWS_PER_READ
 from feature_platform.training.retrieval import AsOf, TrainingSet, build_training_set
 
-WriteTarget = Literal["offline"]
+WriteTarget = Literal["offline", "online", "both"]
+
+# Stores with possibly buffered rows; flushed on a clean interpreter exit so no push is lost.
+_OPEN_STORES: weakref.WeakSet[FeatureStore] = weakref.WeakSet()
+
+
+def _flush_open_stores() -> None:
+    for store in list(_OPEN_STORES):
+        store.flush()
+
+
+# Registered as a threading exit hook, not with `atexit`: by the time `atexit` handlers run,
+# concurrent.futures has shut its pools (pyiceberg writes files through one). Threading's hooks
+# run in reverse order of registration, so this one runs before that shutdown.
+threading._register_atexit(_flush_open_stores)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -59,9 +81,32 @@ class ApplyResult:
     created: bool
     evolution: SchemaEvolution
 
+    online_table_ready: bool = False
+    online_switched_off: bool = False
+
     @property
     def changed(self) -> bool:
         return self.created or self.evolution.changes_schema
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """What one `write` did: the online write at once, and the offline commits it triggered.
+
+    Attributes:
+        group: The feature group written.
+        rows: Rows in the frame.
+        online: The online write's counts (None when the online store was not written).
+        offline_commits: Offline commits made by this call (buffered rows of earlier calls
+            included); empty while the rows wait in the buffer.
+        offline_pending_rows: Rows of this group still waiting for an offline commit.
+    """
+
+    group: str
+    rows: int
+    online: OnlineWriteReport | None
+    offline_commits: tuple[WriteResult, ...]
+    offline_pending_rows: int
 
 
 class FeatureStore:
@@ -77,6 +122,12 @@ class FeatureStore:
         self, home: str | os.PathLike[str] | None = None, *, config: StoreConfig | None = None
     ):
         self.config = config if config is not None else StoreConfig.embedded(home)
+        self._buffer = OfflineBuffer(
+            self._commit_buffered,
+            max_rows=self.config.offline_buffer_rows,
+            max_seconds=self.config.offline_buffer_seconds,
+        )
+        _OPEN_STORES.add(self)
 
     @classmethod
     def from_config(cls, **settings: Any) -> FeatureStore:
@@ -96,6 +147,35 @@ class FeatureStore:
     def catalog(self) -> Catalog:
         return open_catalog(self.config)
 
+    @cached_property
+    def online(self) -> OnlineStore:
+        """The online store of this configuration (opened on first use)."""
+        if self.config.online_store == "embedded":
+            settings = {"folder": str(self.config.online_folder), **self.config.online_settings}
+            return open_online_store("embedded", **settings)
+        return open_online_store("dynamodb", **self.config.online_settings)
+
+    @cached_property
+    def _online_reader(self) -> OnlineFeatureReader:
+        return OnlineFeatureReader(self.online, self.get_feature_group)
+
+    def flush(self, name: str | None = None) -> list[WriteResult]:
+        """Commit buffered offline rows now (of group `name`, or of every group)."""
+        return self._buffer.flush(name)
+
+    def close(self) -> None:
+        """Commit buffered offline rows and release the online store's connections."""
+        self._buffer.close()
+        _OPEN_STORES.discard(self)
+        if "online" in self.__dict__:
+            self.online.close()
+
+    def __enter__(self) -> FeatureStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     # --- definitions -------------------------------------------------------------------------
 
     def apply(self, group: FeatureGroup) -> ApplyResult:
@@ -105,6 +185,15 @@ class FeatureStore:
             IncompatibleSchemaChangeError: The change cannot be made in place (see
                 `plan_evolution`); nothing is modified.
         """
+        result = self._apply_offline(group)
+        if "_online_reader" in self.__dict__:
+            self._online_reader.invalidate()
+        if group.online:
+            self.online.ensure_table(group)
+            return replace(result, online_table_ready=True)
+        return result
+
+    def _apply_offline(self, group: FeatureGroup) -> ApplyResult:
         identifier = self._identifier(group.name)
         schema = iceberg_schema(group)
         if not self.catalog.table_exists(identifier):
@@ -138,6 +227,7 @@ class FeatureStore:
             for key, value in table_properties(self.config).items()
             if key.startswith("commit.retry.") and table.properties.get(key) != value
         }
+        switched_off = stored.online and not group.online
         if stored == group and not evolution.changes_schema and not stale_settings:
             # Every run applies its group; an unchanged spec must not commit (and contend).
             return ApplyResult(group.name, created=False, evolution=evolution)
@@ -154,7 +244,15 @@ class FeatureStore:
                     for name in evolution.promoted:
                         update.update_column(name, field_type=schema.find_field(name).field_type)
             transaction.set_properties({SPEC_PROPERTY: group.to_json(), **stale_settings})
-        return ApplyResult(group.name, created=False, evolution=evolution)
+        if switched_off:
+            warnings.warn(
+                f"feature group {group.name!r} is now offline only: its online table keeps its "
+                "data but is no longer synced, and online reads of it are refused",
+                stacklevel=3,
+            )
+        return ApplyResult(
+            group.name, created=False, evolution=evolution, online_switched_off=switched_off
+        )
 
     def list_feature_groups(self) -> list[FeatureGroup]:
         """Every group applied to this store's namespace, sorted by name."""
@@ -170,6 +268,7 @@ class FeatureStore:
 
     def describe(self, name: str) -> dict[str, Any]:
         """The spec plus the table's current state: location, snapshot, rows, files, bytes."""
+        self._flush_pending(name)
         table = self._table(name)
         group = self._spec_of(table)
         snapshot = table.current_snapshot()
@@ -212,19 +311,56 @@ class FeatureStore:
         data = self._arrow_for(table, rows)
         return replace_window(self._loader(name, table), data, EVENT_TIME_COLUMN, window)
 
-    def write(self, name: str, frame: Any, to: WriteTarget = "offline") -> WriteResult:
-        """Append a micro-batch to the offline table, validated like a window write.
+    def write(
+        self,
+        name: str,
+        frame: Any,
+        to: WriteTarget = "offline",
+        *,
+        idempotency_key: str | None = None,
+    ) -> PushResult:
+        """Push rows: the streaming path, validated like a window write.
+
+        ``online`` writes apply at once, latest wins (an older event time never replaces a
+        newer value). ``offline`` rows are appended to the offline table in micro-batches: they
+        are buffered until `offline_buffer_rows` rows or `offline_buffer_seconds` accumulate,
+        until `flush` or `close`, or until this store reads the group. ``both`` does both.
+        With an `idempotency_key`, offline rows are committed at once under that key, and a
+        later write with the same key commits nothing (for reruns of a file's ingest).
 
         Raises:
-            ConfigurationError: `to` names a store other than the offline store.
+            InvalidFrameError: (and subclasses) the frame does not fit the group; nothing written.
+            FeatureNotOnlineError: `to` includes the online store but the group is not online.
+            ConfigurationError: `to` is not one of the three targets.
         """
-        if to != "offline":
-            raise ConfigurationError(
-                f"write(to={to!r}) needs an online store, which this store does not have; "
-                "use to='offline'"
-            )
+        if to not in ("offline", "online", "both"):
+            raise ConfigurationError(f"write(to={to!r}): use 'offline', 'online' or 'both'")
         table = self._table(name)
-        rows = prepare_frame(self._spec_of(table), frame)
+        group = self._spec_of(table)
+        if to != "offline" and not group.online:
+            raise FeatureNotOnlineError(
+                f"feature group {name!r} is not online, so write(to={to!r}) cannot reach the "
+                "online store; write to='offline', or set online=True and apply the group"
+            )
+        rows = prepare_frame(group, frame)
+        online = self.online.write(group, rows) if to != "offline" else None
+        commits: list[WriteResult] = []
+        if to != "online" and not rows.is_empty():
+            if self.config.offline_buffer_rows == 0 or idempotency_key is not None:
+                data = self._arrow_for(table, rows)
+                commits = [append(self._loader(name, table), data, write_id=idempotency_key)]
+            else:
+                commits = self._buffer.add(name, rows)
+        return PushResult(
+            group=name,
+            rows=rows.height,
+            online=online,
+            offline_commits=tuple(commits),
+            offline_pending_rows=self._buffer.pending_rows(name),
+        )
+
+    def _commit_buffered(self, name: str, rows: pl.DataFrame) -> WriteResult:
+        table = self._table(name)
         return append(self._loader(name, table), self._arrow_for(table, rows))
 
     # --- reads ---------------------------------------------------------------------------------
@@ -241,6 +377,7 @@ class FeatureStore:
 
         Only the requested features (default: all) and the needed partitions are read.
         """
+        self._flush_pending(name)
         table = self._table(name)
         group = self._spec_of(table)
         wanted = list(group.feature_names if features is None else features)
@@ -298,6 +435,7 @@ class FeatureStore:
         max_rows_per_read: int = DEFAULT_MAX_ROWS_PER_READ,
     ) -> TrainingSet:
         """`get_historical_features` plus the snapshot each group was read at and read counts."""
+        self._flush_pending()
         return build_training_set(
             entity_df,
             features,
@@ -310,10 +448,48 @@ class FeatureStore:
         )
 
     def table(self, name: str) -> Table:
-        """The group's pyiceberg table, for tools that want Iceberg directly."""
+        """The group's pyiceberg table, for tools that want Iceberg directly (after a flush)."""
+        self._flush_pending(name)
         return self._table(name)
 
+    def get_online_features(
+        self,
+        features: Iterable[str],
+        entity_rows: Any,
+        *,
+        full_feature_names: bool = False,
+        now: dt.datetime | None = None,
+    ) -> pl.DataFrame:
+        """Latest values for serving: the entities' join keys, then each feature, in row order.
+
+        `entity_rows` is a list of dicts (or a frame) with the join keys of every requested
+        group. Entities without a value, or whose value is older than its group's ttl at `now`
+        (default: the clock), get nulls. Groups must be online.
+        """
+        return self._online_reader.read(
+            features, entity_rows, full_feature_names=full_feature_names, now=now
+        )
+
+    def get_online_features_dict(
+        self,
+        features: Iterable[str],
+        entity_rows: Any,
+        *,
+        full_feature_names: bool = False,
+        now: dt.datetime | None = None,
+    ) -> dict[str, list[Any]]:
+        """`get_online_features` as ``{column: [values in row order]}``, for serving code."""
+        frame = self.get_online_features(
+            features, entity_rows, full_feature_names=full_feature_names, now=now
+        )
+        return frame.to_dict(as_series=False)
+
     # --- internals -----------------------------------------------------------------------------
+
+    def _flush_pending(self, name: str | None = None) -> None:
+        """Reads through this store see its own pushes (read-your-writes)."""
+        if self._buffer.pending_rows(name):
+            self._buffer.flush(name)
 
     def _identifier(self, name: str) -> tuple[str, str]:
         return (self.config.namespace, validate_identifier(name, "feature group"))

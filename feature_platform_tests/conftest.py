@@ -13,6 +13,7 @@ import boto3
 import pytest
 
 from feature_platform import FeatureStore
+from feature_platform_tests.helpers import unbuffered_store
 
 
 @pytest.fixture
@@ -22,7 +23,8 @@ def home(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def store(home: Path) -> FeatureStore:
-    return FeatureStore(home)
+    """Unbuffered: each `write` is one commit, so tests can count commits and files."""
+    return unbuffered_store(home)
 
 
 def _free_port() -> int:

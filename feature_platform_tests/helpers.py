@@ -10,12 +10,17 @@ import pyarrow.parquet as pq
 from pyiceberg.io.pyarrow import PyArrowFileIO
 from pyiceberg.table import StaticTable, Table
 
-from feature_platform import Entity, Feature, FeatureGroup
+from feature_platform import Entity, Feature, FeatureGroup, FeatureStore, StoreConfig
 
 UTC = dt.UTC
 DAY = dt.date(2026, 11, 10)
 DAY_START = dt.datetime(2026, 11, 10, tzinfo=UTC)
 NEXT_DAY = dt.datetime(2026, 11, 11, tzinfo=UTC)
+
+
+def unbuffered_store(home: object) -> FeatureStore:
+    """A store whose every `write` is its own offline commit, as tests that count files need."""
+    return FeatureStore(config=StoreConfig.embedded(home, offline_buffer_rows=0))  # type: ignore[arg-type]
 
 
 def user_group(**overrides: object) -> FeatureGroup:

@@ -54,7 +54,7 @@ def test_demo_materializes_into_the_instance_the_ui_reads(
 
     assert main(["list"]) == 0
     listing = capsys.readouterr().out
-    assert "article_popularity\tarticle\thourly\toffline" in listing
+    assert "article_popularity\tarticle\thourly\tonline" in listing
     assert main(["describe", "user_engagement"]) == 0
     described = json.loads(capsys.readouterr().out)
     assert described["rows"] > 100
@@ -159,6 +159,8 @@ def test_demo_command_serves_the_dagster_ui_on_loopback(home: Path, tmp_path: Pa
             "demo/click_events",
             "features/article_popularity",
             "features/user_engagement",
+            "online/article_popularity",
+            "online/user_engagement",
             "training_sets/click_through",
         ]
         materialized = _graphql(
@@ -204,7 +206,14 @@ def test_registry_module_replaces_the_demo(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setenv("FEATURE_PLATFORM_REGISTRY", "my_features")
     keys = sorted(s.key.to_user_string() for s in build_definitions().resolve_all_asset_specs())
-    assert keys == ["compaction/readers", "demo/click_events", "features/readers"]
+    assert keys == [
+        "compaction/readers",
+        "demo/click_events",
+        "features/readers",
+        "online/readers",
+    ]
+    sensors = [s.name for s in build_definitions().sensors or []]
+    assert sensors == ["readers_landing_files"]
 
     monkeypatch.setenv("FEATURE_PLATFORM_REGISTRY", "no_such_module")
     with pytest.raises(ConfigurationError, match="cannot load FEATURE_GROUPS"):

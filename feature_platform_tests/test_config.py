@@ -76,3 +76,34 @@ def test_contradictory_configuration_is_rejected(
 def test_unsafe_namespace_is_rejected(tmp_path: Path) -> None:
     with pytest.raises(InvalidIdentifierError):
         StoreConfig(home=tmp_path, namespace="../../etc")
+
+
+def test_online_store_and_buffering_by_environment_variables_only(tmp_path: Path) -> None:
+    config = StoreConfig.from_env(
+        {
+            "FEATURE_PLATFORM_HOME": str(tmp_path),
+            "FEATURE_PLATFORM_ONLINE_STORE": "dynamodb",
+            "FEATURE_PLATFORM_ONLINE__ENDPOINT_URL": "http://127.0.0.1:8000",
+            "FEATURE_PLATFORM_ONLINE__TABLE_PREFIX": "1.",
+            "FEATURE_PLATFORM_ONLINE__MAX_WORKERS": "4",
+            "FEATURE_PLATFORM_ONLINE__CONSISTENT_READS": "true",
+            "FEATURE_PLATFORM_ONLINE__READ_TIMEOUT_SECONDS": "2.5",
+            "FEATURE_PLATFORM_OFFLINE_BUFFER_ROWS": "0",
+            "FEATURE_PLATFORM_LANDING": "s3://bucket/landing",
+        }
+    )
+    assert config.online_store == "dynamodb"
+    assert config.online_settings == {
+        "endpoint_url": "http://127.0.0.1:8000",
+        "table_prefix": "1.",  # text stays text
+        "max_workers": 4,
+        "consistent_reads": True,
+        "read_timeout_seconds": 2.5,
+    }
+    assert config.offline_buffer_rows == 0
+    assert config.landing_uri == "s3://bucket/landing"
+    assert StoreConfig.embedded(tmp_path).landing_uri == str(tmp_path.resolve() / "landing")
+    with pytest.raises(ConfigurationError, match="must be true or false"):
+        StoreConfig.from_env({"FEATURE_PLATFORM_ONLINE__MANAGE_TTL": "yes"})
+    with pytest.raises(ConfigurationError, match="online_store must be"):
+        StoreConfig(home=tmp_path, online_store="redis")  # type: ignore[arg-type]

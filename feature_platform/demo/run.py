@@ -17,6 +17,7 @@ from feature_platform.definitions import build_definitions
 from feature_platform.demo.feature_groups import ARTICLE_POPULARITY, CLICK_EVENTS, USER_ENGAGEMENT
 from feature_platform.demo.training_sets import CLICK_THROUGH
 from feature_platform.orchestration.feature_assets import feature_asset_key
+from feature_platform.orchestration.online_assets import online_asset_key
 from feature_platform.orchestration.partitions import RANGE_END_TAG, RANGE_START_TAG
 from feature_platform.orchestration.resources import FeatureStoreResource
 from feature_platform.orchestration.training_assets import (
@@ -51,6 +52,12 @@ class DemoRun:
     first: str
     last: str
     success: bool
+    span: str = "partitions"  # what first...last counts; empty for unpartitioned assets
+
+    def summary(self) -> str:
+        status = "ok" if self.success else "FAILED"
+        span = f": {self.span} {self.first} ... {self.last}" if self.span else ""
+        return f"{status:6} {self.name}{span}"
 
 
 def materialize_demo(home: Path, days: int, today: dt.date | None = None) -> list[DemoRun]:
@@ -86,6 +93,12 @@ def materialize_demo(home: Path, days: int, today: dt.date | None = None) -> lis
             tags={RANGE_START_TAG: first, RANGE_END_TAG: last},
         )
         runs.append(DemoRun("/".join(path), first, last, result.success))
+    for group in (USER_ENGAGEMENT, ARTICLE_POPULARITY):  # load the online store from them
+        key = online_asset_key(group.name)
+        result = dg.materialize(
+            [definitions.get_assets_def(key)], instance=instance, resources=resources
+        )
+        runs.append(DemoRun(key.to_user_string(), "", "", result.success, span=""))
     # The training set's labels: the last two materialized days (or one if only one is).
     labels_start = max(first_day, last_day - dt.timedelta(days=1))
     labels_end = last_day + dt.timedelta(days=1)
@@ -104,7 +117,11 @@ def materialize_demo(home: Path, days: int, today: dt.date | None = None) -> lis
     )
     runs.append(
         DemoRun(
-            key.to_user_string(), labels_start.isoformat(), last_day.isoformat(), result.success
+            key.to_user_string(),
+            labels_start.isoformat(),
+            last_day.isoformat(),
+            result.success,
+            span="labels of",
         )
     )
     return runs

@@ -92,15 +92,23 @@ def replace_window(
     return _commit_with_retry(load_table, attempt, window=window, rows=data.num_rows)
 
 
-def append(load_table: Callable[[], Table], data: pa.Table) -> WriteResult:
-    """Append rows in one commit; an empty frame commits nothing (no empty data files)."""
+def append(
+    load_table: Callable[[], Table], data: pa.Table, write_id: str | None = None
+) -> WriteResult:
+    """Append rows in one commit; an empty frame commits nothing (no empty data files).
+
+    With a `write_id` (e.g. derived from a landing file's name), an append that already
+    committed under that id is not repeated: rerunning a crashed ingest is idempotent.
+    """
 
     def attempt(table: Table, tag: dict[str, str]) -> bool:
         if data.num_rows:
             table.append(data, snapshot_properties=tag)
         return True
 
-    return _commit_with_retry(load_table, attempt, window=None, rows=data.num_rows)
+    return _commit_with_retry(
+        load_table, attempt, window=None, rows=data.num_rows, write_id=write_id
+    )
 
 
 def _files_in(table: Table, predicate: BooleanExpression) -> set[str]:
@@ -127,18 +135,24 @@ def _commit_with_retry(
     *,
     window: TimeWindow | None,
     rows: int,
+    write_id: str | None = None,
 ) -> WriteResult:
     """Run `operation` until it commits, on fresh table state after each conflict.
 
     Every snapshot of one logical write carries the same write id, so the result (and time
-    travel) can tell this write's snapshots from those of writers it raced with.
+    travel) can tell this write's snapshots from those of writers it raced with. Before each
+    retry (and before the first attempt of a caller-named write) the table is checked for that
+    id: a commit that succeeded but reported failure (a lost response) is not applied twice.
     """
-    tag = {WRITE_ID_PROPERTY: uuid.uuid4().hex}
+    tag = {WRITE_ID_PROPERTY: write_id or uuid.uuid4().hex}
     conflicts = 0
     redone = False
     while True:
         try:
             table = load_table()
+            already = (conflicts or write_id) and not redone
+            if already and snapshots_of_write(table, tag[WRITE_ID_PROPERTY]):
+                return _result(table, tag[WRITE_ID_PROPERTY], window=window, rows=rows)
             done = operation(table, tag)
         except RETRYABLE as exc:
             conflicts += 1

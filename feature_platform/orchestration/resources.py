@@ -43,6 +43,20 @@ class FeatureStoreResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     aws_access_key_id: str | None = Field(default=None, description="Use dg.EnvVar.")
     aws_secret_access_key: str | None = Field(default=None, description="Use dg.EnvVar.")
     commit_retries: int | None = Field(default=None, description="Commit retries under contention.")
+    landing: str | None = Field(
+        default=None, description="Landing zone of pushed files (folder or s3:// prefix)."
+    )
+    online_store: str | None = Field(default=None, description="embedded or dynamodb.")
+    dynamodb_endpoint_url: str | None = Field(
+        default=None, description="A local DynamoDB-compatible endpoint instead of AWS."
+    )
+    dynamodb_region: str | None = Field(default=None, description="Region of the online tables.")
+    dynamodb_table_prefix: str | None = Field(
+        default=None, description="Prefix of online table names (one table per group)."
+    )
+    dynamodb_table_mode: str | None = Field(
+        default=None, description="create (default) or must_exist (tables made by IaC)."
+    )
 
     def store_config(self) -> StoreConfig:
         base = StoreConfig.from_env()
@@ -59,8 +73,30 @@ class FeatureStoreResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         ):
             if value:
                 properties[key] = value
+        online: dict[str, object] = dict(base.online_settings)
+        for key, value in (
+            ("endpoint_url", self.dynamodb_endpoint_url),
+            ("region_name", self.dynamodb_region),
+            ("table_prefix", self.dynamodb_table_prefix),
+            ("table_mode", self.dynamodb_table_mode),
+        ):
+            if value:
+                online[key] = value
+        online_store = self.online_store or base.online_store
+        if online_store == "dynamodb":
+            for key, value in (
+                ("aws_access_key_id", self.aws_access_key_id),
+                ("aws_secret_access_key", self.aws_secret_access_key),
+            ):
+                if value:
+                    online[key] = value
         return StoreConfig(
             home=resolve_home(self.home) if self.home else base.home,
+            online_store=online_store,  # type: ignore[arg-type]
+            online_settings=online,
+            offline_buffer_rows=base.offline_buffer_rows,
+            offline_buffer_seconds=base.offline_buffer_seconds,
+            landing=self.landing or base.landing,
             catalog_type=self.catalog_type or base.catalog_type,  # type: ignore[arg-type]
             catalog_uri=self.catalog_uri or base.catalog_uri,
             warehouse=self.warehouse or base.warehouse,
@@ -101,5 +137,7 @@ def resources_for(env: Environment) -> dict[str, object]:
             catalog_uri=catalog_uri,
             warehouse=dg.EnvVar("FEATURE_PLATFORM_WAREHOUSE"),
             aws_region=dg.EnvVar("AWS_REGION"),
+            online_store="dynamodb",
+            dynamodb_region=dg.EnvVar("AWS_REGION"),
         )
     }

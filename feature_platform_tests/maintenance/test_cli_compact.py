@@ -7,16 +7,21 @@ from pathlib import Path
 
 import pytest
 
-from feature_platform import FeatureStore
 from feature_platform.cli import main
-from feature_platform_tests.helpers import DAY_START, data_files, user_frame, user_group
+from feature_platform_tests.helpers import (
+    DAY_START,
+    data_files,
+    unbuffered_store,
+    user_frame,
+    user_group,
+)
 
 
 def test_compact_dry_run_then_for_real(
     home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("FEATURE_PLATFORM_HOME", str(home))
-    store = FeatureStore(home)
+    store = unbuffered_store(home)
     store.apply(user_group())
     for i in range(6):
         store.write("user_stats", user_frame(DAY_START + dt.timedelta(minutes=i), offset=i))

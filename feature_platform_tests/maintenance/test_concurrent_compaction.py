@@ -12,7 +12,14 @@ import pytest
 from feature_platform import FeatureStore
 from feature_platform.maintenance.policy import MaintenancePolicy
 from feature_platform.maintenance.runner import compact_group
-from feature_platform_tests.helpers import DAY_START, NEXT_DAY, canonical, user_frame, user_group
+from feature_platform_tests.helpers import (
+    DAY_START,
+    NEXT_DAY,
+    canonical,
+    unbuffered_store,
+    user_frame,
+    user_group,
+)
 from feature_platform_tests.processes import spawn_process
 
 pytestmark = pytest.mark.integration
@@ -26,7 +33,7 @@ def _batch(i: int) -> pl.DataFrame:
 
 def _writer(home: str) -> None:
     """Appends, then replaces the whole day, then appends again, all while compaction runs."""
-    store = FeatureStore(home)
+    store = unbuffered_store(home)
     for i in range(1, 16):
         store.write("user_stats", _batch(i))
     store.write_window("user_stats", _batch(100), DAY_START, NEXT_DAY)

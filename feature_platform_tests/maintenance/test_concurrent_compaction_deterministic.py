@@ -13,7 +13,14 @@ from feature_platform.maintenance import compaction
 from feature_platform.maintenance.files import list_table_files, referenced_files
 from feature_platform.maintenance.policy import MaintenancePolicy
 from feature_platform.maintenance.runner import compact_group
-from feature_platform_tests.helpers import DAY_START, NEXT_DAY, canonical, user_frame, user_group
+from feature_platform_tests.helpers import (
+    DAY_START,
+    NEXT_DAY,
+    canonical,
+    unbuffered_store,
+    user_frame,
+    user_group,
+)
 
 POLICY = MaintenancePolicy(min_small_files=2)
 
@@ -54,7 +61,7 @@ def _no_unreferenced_data_files(store: FeatureStore) -> None:
 def test_append_racing_compaction_commits_both(
     fragmented: FeatureStore, monkeypatch: pytest.MonkeyPatch, home: object
 ) -> None:
-    other_writer = FeatureStore(fragmented.config.home)
+    other_writer = unbuffered_store(fragmented.config.home)
     _interleave(monkeypatch, lambda: other_writer.write("user_stats", _batch(50)))
 
     report = compact_group(fragmented, "user_stats", POLICY)
@@ -70,7 +77,7 @@ def test_append_racing_compaction_commits_both(
 def test_window_overwrite_racing_compaction_wins_and_nothing_comes_back(
     fragmented: FeatureStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    other_writer = FeatureStore(fragmented.config.home)
+    other_writer = unbuffered_store(fragmented.config.home)
     _interleave(
         monkeypatch,
         lambda: other_writer.write_window("user_stats", _batch(70), DAY_START, NEXT_DAY),

@@ -37,6 +37,7 @@ def _fragment(store: FeatureStore) -> None:
 @pytest.mark.integration
 def test_full_maintenance_on_s3(tmp_path: Path, moto_endpoint: str, s3_bucket: str) -> None:
     config = StoreConfig(
+        offline_buffer_rows=0,
         home=tmp_path,
         warehouse=f"s3://{s3_bucket}/features",
         catalog_properties={
@@ -76,7 +77,9 @@ def test_full_maintenance_on_s3(tmp_path: Path, moto_endpoint: str, s3_bucket: s
 
 
 def test_plain_path_warehouse_is_maintained_like_a_file_uri(tmp_path: Path) -> None:
-    config = StoreConfig(home=tmp_path / "home", warehouse=str(tmp_path / "wh"))
+    config = StoreConfig(
+        home=tmp_path / "home", warehouse=str(tmp_path / "wh"), offline_buffer_rows=0
+    )
     assert config.warehouse_root == (tmp_path / "wh").as_uri()
     store = FeatureStore(config=config)
     _fragment(store)

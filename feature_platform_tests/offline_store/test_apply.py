@@ -9,7 +9,13 @@ import pytest
 
 from feature_platform import Entity, Feature, FeatureStore
 from feature_platform.errors import IncompatibleSchemaChangeError
-from feature_platform_tests.helpers import DAY_START, NEXT_DAY, user_frame, user_group
+from feature_platform_tests.helpers import (
+    DAY_START,
+    NEXT_DAY,
+    unbuffered_store,
+    user_frame,
+    user_group,
+)
 
 
 def test_apply_creates_a_v2_table_partitioned_by_day_under_the_warehouse(
@@ -40,7 +46,7 @@ def test_specs_are_visible_to_any_process_opening_the_catalog(
 ) -> None:
     store.apply(user_group(description="clicks per user", tags={"domain": "news"}))
     store.apply(user_group(name="other_group"))
-    other = FeatureStore(home)
+    other = unbuffered_store(home)
     assert [g.name for g in other.list_feature_groups()] == ["other_group", "user_stats"]
     assert other.get_feature_group("user_stats") == user_group(
         description="clicks per user", tags={"domain": "news"}

@@ -10,7 +10,13 @@ import polars as pl
 import pytest
 
 from feature_platform import FeatureStore
-from feature_platform_tests.helpers import DAY_START, assert_no_empty_files, user_frame, user_group
+from feature_platform_tests.helpers import (
+    DAY_START,
+    assert_no_empty_files,
+    unbuffered_store,
+    user_frame,
+    user_group,
+)
 from feature_platform_tests.processes import run_together
 
 pytestmark = pytest.mark.integration
@@ -20,7 +26,7 @@ WRITERS = 8
 
 def _write_day(home: str, day: int, offset: int, start_at: float) -> int:
     """Runs in a child process: wait for the common start, then replace one day."""
-    store = FeatureStore(home)
+    store = unbuffered_store(home)
     frame = user_frame(DAY_START + dt.timedelta(days=day), users=50, offset=offset)
     time.sleep(max(0.0, start_at - time.time()))
     start = DAY_START + dt.timedelta(days=day)

@@ -62,6 +62,7 @@ def _exercise(store: FeatureStore, bucket: str, endpoint: str) -> None:
 
 def test_glue_catalog_with_s3_warehouse(tmp_path: Path, moto_endpoint: str, s3_bucket: str) -> None:
     config = StoreConfig(
+        offline_buffer_rows=0,
         home=tmp_path,
         catalog_type="glue",
         warehouse=f"s3://{s3_bucket}/features",
@@ -99,6 +100,7 @@ def test_glue_catalog_with_s3_warehouse(tmp_path: Path, moto_endpoint: str, s3_b
 
 def test_sql_catalog_with_s3_warehouse(tmp_path: Path, moto_endpoint: str, s3_bucket: str) -> None:
     config = StoreConfig(
+        offline_buffer_rows=0,
         home=tmp_path,
         warehouse=f"s3://{s3_bucket}/features",
         catalog_properties=_aws_properties(moto_endpoint),
@@ -108,6 +110,7 @@ def test_sql_catalog_with_s3_warehouse(tmp_path: Path, moto_endpoint: str, s3_bu
 
 def test_time_travel_on_s3(tmp_path: Path, moto_endpoint: str, s3_bucket: str) -> None:
     config = StoreConfig(
+        offline_buffer_rows=0,
         home=tmp_path,
         warehouse=f"s3://{s3_bucket}/features",
         catalog_properties=_aws_properties(moto_endpoint),

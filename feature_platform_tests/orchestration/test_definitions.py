@@ -27,6 +27,8 @@ def test_asset_keys_and_dependencies(definitions: dg.Definitions) -> None:
         "features/article_popularity": ["demo/click_events"],
         "compaction/user_engagement": ["features/user_engagement"],
         "compaction/article_popularity": ["features/article_popularity"],
+        "online/user_engagement": ["features/user_engagement"],
+        "online/article_popularity": ["features/article_popularity"],
         "training_sets/click_through": [
             "demo/click_events",
             "features/article_popularity",
@@ -138,7 +140,7 @@ def test_asset_descriptions_owners_and_schema_show_in_the_ui(definitions: dg.Def
 def test_module_level_definitions_load(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FEATURE_PLATFORM_ENV", "local")
     loaded = defs()
-    assert len(list(loaded.resolve_all_asset_specs())) == 6
+    assert len(list(loaded.resolve_all_asset_specs())) == 8
 
 
 def test_hourly_group_on_a_daily_source_runs_once_the_day_is_in(

@@ -16,7 +16,12 @@ from feature_platform.definitions import build_definitions
 from feature_platform.demo.feature_groups import CLICK_EVENTS, user_engagement
 from feature_platform.orchestration.resources import FeatureStoreResource
 from feature_platform.time_windows import TimeWindow
-from feature_platform_tests.helpers import assert_no_empty_files, canonical, read_independently
+from feature_platform_tests.helpers import (
+    assert_no_empty_files,
+    canonical,
+    read_independently,
+    unbuffered_store,
+)
 from feature_platform_tests.processes import run_together
 
 EVENTS = dg.AssetKey(["demo", "click_events"])
@@ -47,7 +52,7 @@ def test_feature_partition_written_and_readable_by_another_engine(events_home: P
     result = _materialize(events_home, USERS, "2026-11-08")
     assert result.success
     metadata = result.get_asset_materialization_events()[0].materialization.metadata
-    store = FeatureStore(events_home)
+    store = unbuffered_store(events_home)
     table = store.table("user_engagement")
 
     assert metadata["rows_written"].value > 100
@@ -68,9 +73,9 @@ def test_feature_partition_written_and_readable_by_another_engine(events_home: P
 
 def test_rematerializing_a_partition_gives_identical_content(events_home: Path) -> None:
     _materialize(events_home, USERS, "2026-11-07", "2026-11-08")
-    first = read_independently(FeatureStore(events_home).table("user_engagement"))
+    first = read_independently(unbuffered_store(events_home).table("user_engagement"))
     assert _materialize(events_home, USERS, "2026-11-08").success
-    again = read_independently(FeatureStore(events_home).table("user_engagement"))
+    again = read_independently(unbuffered_store(events_home).table("user_engagement"))
     assert_frame_equal(canonical(again), canonical(first))
 
 
@@ -78,7 +83,7 @@ def test_partition_range_run_commits_each_window(events_home: Path) -> None:
     result = _materialize(events_home, ARTICLES, "2026-11-08-00:00", "2026-11-08-05:00")
     assert result.success
     metadata = result.get_asset_materialization_events()[0].materialization.metadata
-    table = FeatureStore(events_home).table("article_popularity")
+    table = unbuffered_store(events_home).table("article_popularity")
     hours = read_independently(table).get_column("event_time").dt.hour().unique().sort()
 
     assert metadata["windows_written"].value == 6
@@ -114,7 +119,7 @@ def test_eight_partitions_materialized_concurrently_each_land_once(events_home: 
         ],
     )
     assert all(outcomes)
-    stored = read_independently(FeatureStore(events_home).table("user_engagement"))
+    stored = read_independently(unbuffered_store(events_home).table("user_engagement"))
     per_day = stored.group_by(pl.col("event_time").dt.date().alias("day")).agg(pl.len())
     assert sorted(per_day.get_column("day").to_list()) == [
         dt.date(2026, 11, d) for d in range(1, 9)
@@ -123,7 +128,7 @@ def test_eight_partitions_materialized_concurrently_each_land_once(events_home: 
 
 
 def test_maintenance_asset_compacts_and_reports(events_home: Path) -> None:
-    store = FeatureStore(events_home)
+    store = unbuffered_store(events_home)
     _materialize(events_home, ARTICLES, "2026-11-08-00:00", "2026-11-08-02:00")
     before = read_independently(store.table("article_popularity"))
     for hour in range(3):  # micro-batches land in one hour partition
@@ -149,7 +154,7 @@ def test_maintenance_asset_compacts_and_reports(events_home: Path) -> None:
 
 
 def test_table_health_checks_warn_on_fragmentation(events_home: Path) -> None:
-    store = FeatureStore(events_home)
+    store = unbuffered_store(events_home)
     _materialize(events_home, USERS, "2026-11-08")
     rows = read_independently(store.table("user_engagement")).rename({"created_at": "computed_at"})
     for i in range(6):

@@ -1,0 +1,241 @@
+"""The production online store: one DynamoDB table per feature group.
+
+**Writes** are conditional PutItems, because BatchWriteItem takes no conditions and an
+unconditional write lets a late, older row overwrite a newer one (Feast's defect). The condition
+
+    attribute_not_exists(pk) OR event_time < :t OR (event_time = :t AND created_at < :c)
+
+is evaluated by DynamoDB atomically per item, so writers racing on one entity leave the latest
+row whatever order they land in. A failed condition means "the stored item is as new or newer"
+and counts as skipped; PutItems run concurrently in a bounded thread pool since each is a round
+trip.
+
+**Reads** are BatchGetItems of up to 100 keys (DynamoDB's limit), projected to the requested
+features so that unrequested attributes cost neither read capacity nor parsing. Keys DynamoDB
+leaves unprocessed (under load it may answer only part of a batch) are retried with bounded
+exponential backoff; running out of attempts raises rather than returning silent nulls.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from feature_platform.errors import OnlineStoreThrottledError
+from feature_platform.online_store import dynamodb_tables
+from feature_platform.online_store.base import Fetch, OnlineStore
+from feature_platform.online_store.dynamodb_errors import error_code, translate
+from feature_platform.online_store.dynamodb_items import (
+    Item,
+    decode_item,
+    decoders,
+    encode_items,
+)
+from feature_platform.online_store.dynamodb_settings import DynamoDBSettings
+from feature_platform.online_store.limits import PK_ATTRIBUTE
+from feature_platform.online_store.reads import FoundItems, ReadPlan
+from feature_platform.online_store.writes import PreparedWrite
+from feature_platform.specs import CREATED_AT_COLUMN, EVENT_TIME_COLUMN, FeatureGroup
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, KeysAndAttributesTypeDef
+
+MAX_BATCH_GET_KEYS: Final = 100
+LATEST_WINS: Final = "attribute_not_exists(#pk) OR #t < :t OR (#t = :t AND #c < :c)"
+LATEST_OR_EQUAL_WINS: Final = "attribute_not_exists(#pk) OR #t < :t OR (#t = :t AND #c <= :c)"
+_CONDITION_NAMES: Final = {"#pk": PK_ATTRIBUTE, "#t": EVENT_TIME_COLUMN, "#c": CREATED_AT_COLUMN}
+# PutItems submitted to the pool at a time: bounds memory for large frames.
+_WRITE_WINDOW: Final = 1024
+
+
+@dataclass(frozen=True)
+class _Projection:
+    """The attributes a read asks for, built once per (group, features)."""
+
+    expression: str
+    names: dict[str, str]
+    consistent: bool
+
+
+class DynamoDBOnlineStore(OnlineStore):
+    """Latest feature values in DynamoDB, one on-demand table per feature group.
+
+    Args:
+        settings: Endpoint, credentials, table naming and retry settings.
+        client: A DynamoDB client to use instead of one built from `settings` (shared or
+            custom sessions); its owner closes it, the store closes only a client it built.
+    """
+
+    def __init__(
+        self, settings: DynamoDBSettings | None = None, *, client: DynamoDBClient | None = None
+    ) -> None:
+        super().__init__()
+        self.settings = settings or DynamoDBSettings()
+        self.ttl_attribute = self.settings.ttl_attribute
+        self._owns_client = client is None
+        self.client: DynamoDBClient = client or self.settings.make_client()
+        self._pools: dict[str, ThreadPoolExecutor] = {}
+        self._pool_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"DynamoDBOnlineStore({self.settings!r})"
+
+    # -- tables -----------------------------------------------------------------------------
+
+    def _ensure_table(self, group: FeatureGroup) -> None:
+        self.settings.check_group(group)
+        dynamodb_tables.ensure_table(self.client, self.settings, group)
+
+    def _delete_table(self, group: FeatureGroup) -> None:
+        dynamodb_tables.delete_table(self.client, self.settings, group)
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def _write(self, group: FeatureGroup, prepared: PreparedWrite, replace_equal: bool) -> int:
+        self.settings.check_group(group)
+        table = self.settings.table_name(group)
+        items = encode_items(group, prepared, self.ttl_attribute)
+        condition = LATEST_OR_EQUAL_WINS if replace_equal else LATEST_WINS
+
+        def put(item: Item) -> bool:
+            return self._put(table, item, condition)
+
+        written = 0
+        try:
+            if len(items) == 1:  # a push of one entity: no thread hop
+                return int(put(items[0]))
+            pool = self._pool("write")
+            for start in range(0, len(items), _WRITE_WINDOW):
+                written += sum(pool.map(put, items[start : start + _WRITE_WINDOW]))
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(
+                exc,
+                f"writing feature group {group.name!r}",
+                table,
+                f"at least {written} of {len(items)} items were written; writes are idempotent "
+                "(latest wins), so rerun the write",
+            ) from exc
+        return written
+
+    def _put(self, table: str, item: Item, condition: str) -> bool:
+        """PutItem unless the stored item is as new or newer; whether it was written."""
+        try:
+            self.client.put_item(
+                TableName=table,
+                Item=item,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=_CONDITION_NAMES,
+                ExpressionAttributeValues={
+                    ":t": item[EVENT_TIME_COLUMN],
+                    ":c": item[CREATED_AT_COLUMN],
+                },
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def _compile_read(self, plan: ReadPlan) -> Fetch:
+        group = plan.group
+        self.settings.check_group(group)
+        table = self.settings.table_name(group)
+        projected = [PK_ATTRIBUTE, EVENT_TIME_COLUMN, *plan.features]
+        names = {f"#a{i}": name for i, name in enumerate(projected)}  # any name may be reserved
+        projection = _Projection(", ".join(names), names, self.settings.consistent_reads)
+        features = decoders(plan.features, plan.dtypes)
+        action = f"reading feature group {group.name!r}"
+
+        def fetch_chunk(pks: Sequence[str]) -> FoundItems:
+            try:
+                items = self._batch_get(table, projection, pks)
+            except (ClientError, BotoCoreError) as exc:
+                raise translate(exc, action, table) from exc
+            return {item[PK_ATTRIBUTE]["S"]: decode_item(item, features, table) for item in items}
+
+        def fetch(pks: list[str]) -> FoundItems:
+            if len(pks) <= MAX_BATCH_GET_KEYS:
+                return fetch_chunk(pks)
+            chunks = [
+                pks[start : start + MAX_BATCH_GET_KEYS]
+                for start in range(0, len(pks), MAX_BATCH_GET_KEYS)
+            ]
+            found: dict[str, Sequence[Any]] = {}
+            for part in self._pool("read").map(fetch_chunk, chunks):
+                found.update(part)
+            return found
+
+        return fetch
+
+    def _batch_get(
+        self, table: str, projection: _Projection, pks: Sequence[str]
+    ) -> list[dict[str, AttributeValueTypeDef]]:
+        """Every item of `pks` that exists, retrying unprocessed keys with backoff.
+
+        Raises:
+            OnlineStoreThrottledError: Keys were still unprocessed after `read_attempts` rounds.
+        """
+        keys: Sequence[Mapping[str, Any]] = [{PK_ATTRIBUTE: {"S": pk}} for pk in pks]
+        found: list[dict[str, AttributeValueTypeDef]] = []
+        attempts = self.settings.read_attempts
+        for attempt in range(attempts):
+            wanted: KeysAndAttributesTypeDef = {
+                "Keys": keys,
+                "ProjectionExpression": projection.expression,
+                "ExpressionAttributeNames": projection.names,
+                "ConsistentRead": projection.consistent,
+            }
+            response = self.client.batch_get_item(RequestItems={table: wanted})
+            found += response.get("Responses", {}).get(table, [])
+            unprocessed = response.get("UnprocessedKeys", {}).get(table)
+            if not unprocessed or not unprocessed.get("Keys"):
+                return found
+            keys = unprocessed["Keys"]
+            if attempt + 1 < attempts:
+                time.sleep(self._backoff(attempt))
+        raise OnlineStoreThrottledError(
+            f"DynamoDB left {len(keys)} of {len(pks)} keys of table {table!r} unprocessed after "
+            f"{attempts} BatchGetItem attempts; raise read_attempts or add read capacity"
+        )
+
+    def _backoff(self, attempt: int) -> float:
+        """Exponential backoff with jitter, capped: spreads retries of concurrent readers."""
+        ceiling = min(
+            self.settings.backoff_max_seconds, self.settings.backoff_base_seconds * 2.0**attempt
+        )
+        return ceiling / 2 + random.random() * ceiling / 2
+
+    # -- resources --------------------------------------------------------------------------
+
+    def _pool(self, purpose: str) -> ThreadPoolExecutor:
+        """A lazily started pool per purpose, so a large write never queues ahead of reads."""
+        pool = self._pools.get(purpose)
+        if pool is None:
+            with self._pool_lock:
+                self._check_open()
+                pool = self._pools.get(purpose)
+                if pool is None:
+                    pool = ThreadPoolExecutor(
+                        max_workers=self.settings.max_workers,
+                        thread_name_prefix=f"dynamodb-{purpose}",
+                    )
+                    self._pools[purpose] = pool
+        return pool
+
+    def _close(self) -> None:
+        with self._pool_lock:
+            pools, self._pools = self._pools, {}
+        for pool in pools.values():
+            pool.shutdown(wait=True)
+        if self._owns_client:
+            self.client.close()

@@ -1,0 +1,112 @@
+"""Fixtures: every online store the conformance suite runs against, and a real dynalite server.
+
+dynalite (DynamoDB on LevelDB, from npm) enforces DynamoDB's request limits faithfully, so the
+DynamoDB store is tested against a real server on 127.0.0.1, never against mocks. Its pinned
+package lives next to this file; `npm ci` installs it on first use.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from feature_platform.online_store import (
+    DynamoDBOnlineStore,
+    EmbeddedOnlineStore,
+    OnlineStore,
+)
+from feature_platform_tests.online_store.builders import dynamodb_settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+DYNALITE = Path(__file__).resolve().parent / "dynalite"
+DYNALITE_CLI = DYNALITE / "node_modules" / "dynalite" / "cli.js"
+
+
+@pytest.fixture(scope="session")
+def dynalite_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A dynalite server on 127.0.0.1 for the whole session (in memory, fast table states)."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        pytest.fail("the DynamoDB tests need Node.js and npm on PATH to run dynalite")
+    if not DYNALITE_CLI.exists():
+        subprocess.run(
+            [npm, "ci", "--prefix", str(DYNALITE), "--no-audit", "--no-fund"],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    log = tmp_path_factory.mktemp("dynalite") / "dynalite.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [
+                node,
+                str(DYNALITE_CLI),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                # Tables stay CREATING/DELETING briefly, so the waits are exercised but quick.
+                "--createTableMs",
+                "20",
+                "--deleteTableMs",
+                "20",
+            ],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"dynalite did not start: {log.read_text()}") from None
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def dynalite_client(dynalite_endpoint: str) -> Iterator[DynamoDBClient]:
+    """One client for the session: building a botocore client costs up to 0.3 s."""
+    client = dynamodb_settings(dynalite_endpoint).make_client()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def dynamodb_store(
+    dynalite_endpoint: str, dynalite_client: DynamoDBClient
+) -> Iterator[DynamoDBOnlineStore]:
+    settings = dynamodb_settings(dynalite_endpoint)
+    with DynamoDBOnlineStore(settings, client=dynalite_client) as store:
+        yield store
+
+
+@pytest.fixture(params=["embedded", pytest.param("dynamodb", marks=pytest.mark.integration)])
+def online_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OnlineStore]:
+    """Each implementation in turn: the conformance suite must pass on all of them."""
+    store: OnlineStore
+    if request.param == "embedded":
+        store = EmbeddedOnlineStore(tmp_path / "home")
+    else:
+        settings = dynamodb_settings(request.getfixturevalue("dynalite_endpoint"))
+        store = DynamoDBOnlineStore(settings, client=request.getfixturevalue("dynalite_client"))
+    with store:
+        yield store

@@ -1,0 +1,203 @@
+"""Incremental online sync: latest live values only, and no online requests for old backfills."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from feature_platform import Entity, Feature, FeatureGroup, FeatureStore, StoreConfig
+from feature_platform.errors import FeatureNotOnlineError
+from feature_platform.online_store import DynamoDBOnlineStore
+from feature_platform.online_sync import sync_online
+from feature_platform_tests.helpers import read_independently
+from feature_platform_tests.online_store.builders import dynamodb_settings
+
+UTC = dt.UTC
+NOW = dt.datetime(2026, 11, 10, 12, tzinfo=UTC)
+TTL = dt.timedelta(days=2)
+
+
+def scores_group(**overrides: Any) -> FeatureGroup:
+    settings: dict[str, Any] = {
+        "name": "scores",
+        "entity": Entity("user", ["user_id"]),
+        "features": [Feature("score", "int64"), Feature("label", "string")],
+        "created_time": "computed_at",
+        "start": "2026-11-01",
+        "ttl": TTL,
+        "online": True,
+    }
+    settings.update(overrides)
+    return FeatureGroup(**settings)
+
+
+def day_rows(day: int, users: range, score: int, computed: int = 0) -> pl.DataFrame:
+    """One row per user at noon of 2026-11-`day`, computed `computed` hours after the day."""
+    start = dt.datetime(2026, 11, day, tzinfo=UTC)
+    return pl.DataFrame(
+        {
+            "user_id": [f"u{u}" for u in users],
+            "event_time": [start + dt.timedelta(hours=12)] * len(users),
+            "computed_at": [start + dt.timedelta(days=1, hours=computed)] * len(users),
+            "score": [score + u for u in users],
+            "label": [f"d{day}"] * len(users),
+        }
+    )
+
+
+def write_day(store: FeatureStore, day: int, frame: pl.DataFrame) -> None:
+    start = dt.datetime(2026, 11, day, tzinfo=UTC)
+    store.write_window("scores", frame, start, start + dt.timedelta(days=1))
+
+
+class Requests:
+    """Counts requests that reach DynamoDB (botocore events), or the embedded store's items."""
+
+    def __init__(self, store: FeatureStore) -> None:
+        self.calls: Counter[str] = Counter()
+        online = store.online
+        if isinstance(online, DynamoDBOnlineStore):
+            online.client.meta.events.register("before-call.dynamodb.*", self._count)
+
+    def _count(self, model: Any, **_: Any) -> None:
+        self.calls[model.name] += 1
+
+    def writes(self) -> int:
+        return sum(n for op, n in self.calls.items() if op in ("PutItem", "BatchWriteItem"))
+
+
+@pytest.fixture(params=["embedded", pytest.param("dynamodb", marks=pytest.mark.integration)])
+def online_home(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[FeatureStore]:
+    settings: dict[str, Any] = {"offline_buffer_rows": 0}
+    if request.param == "dynamodb":
+        endpoint = request.getfixturevalue("dynalite_endpoint")
+        online = dataclasses.asdict(dynamodb_settings(endpoint))
+        settings.update(online_store="dynamodb", online_settings=online)
+    with FeatureStore(config=StoreConfig.embedded(tmp_path / "home", **settings)) as store:
+        store.apply(scores_group())
+        yield store
+
+
+def offline_latest_live(store: FeatureStore, now: dt.datetime) -> dict[str, tuple[Any, ...]]:
+    """The expected online state, computed independently from the table's files."""
+    rows = read_independently(store.table("scores")).filter(pl.col("event_time") >= now - TTL)
+    latest = rows.sort("user_id", "event_time", "created_at").group_by("user_id").last()
+    return {r["user_id"]: (r["score"], r["label"]) for r in latest.to_dicts()}
+
+
+def online_state(store: FeatureStore, users: list[str], now: dt.datetime) -> dict[str, Any]:
+    frame = store.get_online_features(
+        ["scores:score", "scores:label"], [{"user_id": u} for u in users], now=now
+    )
+    return {
+        r["user_id"]: (r["score"], r["label"]) for r in frame.to_dicts() if r["score"] is not None
+    }
+
+
+USERS = [f"u{u}" for u in range(12)]
+
+
+def test_bootstrap_loads_exactly_the_latest_live_values(online_home: FeatureStore) -> None:
+    store = online_home
+    write_day(store, 5, day_rows(5, range(10), 500))  # older than the ttl at NOW
+    write_day(store, 8, day_rows(8, range(0, 6), 800))
+    write_day(store, 9, day_rows(9, range(3, 8), 900))
+    report = sync_online(store, "scores", None, now=NOW)
+    assert report.bootstrap
+    assert report.items_written == 8  # u0..u7; u8, u9 only have expired values
+    assert online_state(store, USERS, NOW) == offline_latest_live(store, NOW)
+    assert online_state(store, ["u4"], NOW) == {"u4": (904, "d9")}
+
+
+def test_backfills_of_expired_or_superseded_windows_make_no_online_requests(
+    online_home: FeatureStore,
+) -> None:
+    store = online_home
+    for day in (5, 8, 9):
+        write_day(store, day, day_rows(day, range(6), 100 * day))
+    cursor = sync_online(store, "scores", None, now=NOW).to_snapshot_id
+    requests = Requests(store)
+
+    write_day(store, 5, day_rows(5, range(6), 555, computed=5))  # older than the ttl
+    expired = sync_online(store, "scores", cursor, now=NOW)
+    assert (expired.windows_examined, expired.windows_expired, expired.rows_read) == (1, 1, 0)
+
+    write_day(store, 8, day_rows(8, range(6), 888, computed=5))  # superseded by day 9
+    superseded = sync_online(store, "scores", expired.to_snapshot_id, now=NOW)
+    assert superseded.entities_superseded == 6
+
+    write_day(store, 9, day_rows(9, range(6), 900))  # a rerun with identical rows
+    rerun = sync_online(store, "scores", superseded.to_snapshot_id, now=NOW)
+
+    for report in (expired, superseded, rerun):
+        assert report.online_requests == 0
+        assert report.entities_changed == 0
+    assert requests.writes() == 0
+    assert not requests.calls  # not even a read
+    assert online_state(store, USERS, NOW) == offline_latest_live(store, NOW)
+
+
+def test_changes_in_live_windows_are_synced_and_only_those(online_home: FeatureStore) -> None:
+    store = online_home
+    write_day(store, 8, day_rows(8, range(4), 800))
+    write_day(store, 9, day_rows(9, range(2), 900))
+    cursor = sync_online(store, "scores", None, now=NOW).to_snapshot_id
+    requests = Requests(store)
+
+    # Day 8 gains u4 and u5 (their newest rows) and changes u2 (also its newest): three items;
+    # u0 and u1 changed too but day 9 supersedes them, and u3 is unchanged.
+    changed = day_rows(8, range(6), 800).with_columns(
+        score=pl.when(pl.col("user_id").is_in(["u0", "u1", "u2"]))
+        .then(pl.col("score") + 1)
+        .otherwise(pl.col("score"))
+    )
+    write_day(store, 8, changed)
+    report = sync_online(store, "scores", cursor, now=NOW)
+    assert report.entities_changed == 3
+    assert report.items_written == 3
+    assert report.entities_superseded == 2
+    if requests.calls:  # DynamoDB: one conditional put per changed item
+        assert requests.writes() == 3
+    assert online_state(store, USERS, NOW) == offline_latest_live(store, NOW)
+    assert online_state(store, ["u2"], NOW) == {"u2": (803, "d8")}  # same times, new value
+
+
+def test_a_rerun_after_a_crash_converges(online_home: FeatureStore) -> None:
+    store = online_home
+    write_day(store, 9, day_rows(9, range(10), 900))
+    # A sync that wrote half its items and died before its cursor was recorded:
+    store.online.write(scores_group(), store.read("scores").head(5))
+    rerun = sync_online(store, "scores", None, now=NOW)
+    assert rerun.items_written + rerun.items_skipped == 10
+    assert online_state(store, USERS, NOW) == offline_latest_live(store, NOW)
+
+
+def test_switching_online_on_later_bootstraps_and_off_keeps_the_data(tmp_path: Path) -> None:
+    store = FeatureStore(config=StoreConfig.embedded(tmp_path / "home", offline_buffer_rows=0))
+    store.apply(scores_group(online=False))
+    write_day(store, 9, day_rows(9, range(3), 900))
+    with pytest.raises(FeatureNotOnlineError, match="set online=True"):
+        store.get_online_features(["scores:score"], [{"user_id": "u0"}])
+    with pytest.raises(FeatureNotOnlineError, match="set online=True"):
+        sync_online(store, "scores", None, now=NOW)
+
+    assert store.apply(scores_group()).online_table_ready
+    report = sync_online(store, "scores", None, now=NOW)
+    assert report.bootstrap
+    assert report.items_written == 3
+    assert online_state(store, ["u0", "u1", "u2"], NOW)["u1"] == (901, "d9")
+
+    with pytest.warns(UserWarning, match="no longer synced"):
+        result = store.apply(scores_group(online=False))
+    assert result.online_switched_off
+    with pytest.raises(FeatureNotOnlineError, match="no longer synced"):
+        store.get_online_features(["scores:score"], [{"user_id": "u0"}])
+    kept = store.online.read(scores_group(), pl.DataFrame({"user_id": ["u0"]}), ["score"], NOW)
+    assert kept["score"].to_list() == [900]

@@ -1,0 +1,137 @@
+"""Landing files: pushed once by sensor-launched runs; bad files quarantined with the reason."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+import pytest
+
+from feature_platform import FeatureStore, StoreConfig
+from feature_platform.definitions import build_definitions
+from feature_platform.demo.feature_groups import ARTICLE_POPULARITY
+from feature_platform.demo.landing import write_demo_landing_files
+from feature_platform.orchestration.landing_sensors import evaluate_landing, landing_job_name
+from feature_platform.orchestration.resources import FeatureStoreResource
+from feature_platform.streaming.landing import LandingZone
+from feature_platform_tests.helpers import read_independently
+
+NOW = dt.datetime(2026, 11, 10, 15, 20, tzinfo=dt.UTC)
+GROUP = ARTICLE_POPULARITY.name
+
+
+@pytest.fixture
+def landing_home(home: Path) -> Path:
+    store = FeatureStore(home)
+    store.apply(ARTICLE_POPULARITY)
+    store.close()
+    return home
+
+
+def _zone(home: Path) -> LandingZone:
+    return LandingZone.from_config(StoreConfig.embedded(home))
+
+
+def _run(home: Path, request: dg.RunRequest) -> dg.ExecuteInProcessResult:
+    job = build_definitions().get_job_def(landing_job_name(GROUP))
+    return job.execute_in_process(
+        run_config=request.run_config,
+        resources={"feature_store": FeatureStoreResource(home=str(home))},
+        raise_on_error=False,
+    )
+
+
+def test_each_file_is_launched_once_pushed_once_and_filed_away(landing_home: Path) -> None:
+    files = write_demo_landing_files(StoreConfig.embedded(landing_home), now=NOW, hours=3)
+    assert len(files) == 3
+    expected = pl.concat([pl.read_parquet(path) for path in files])
+    zone = _zone(landing_home)
+
+    first = evaluate_landing(zone, GROUP, None, now=1000.0)
+    assert len(first.run_requests) == 1
+    assert json.loads(first.run_requests[0].tags["landing_files"]) == 3
+    # A sensor restart (same cursor) or a second tick launches nothing while the run is pending.
+    again = evaluate_landing(zone, GROUP, first.cursor, now=1030.0)
+    assert again.run_requests == []
+
+    result = _run(landing_home, first.run_requests[0])
+    assert result.success
+    store = FeatureStore(landing_home)
+    pushed = read_independently(store.table(GROUP))
+    assert pushed.height == expected.height > 0
+    assert zone.pending(GROUP) == []
+    processed = sorted(p.name for p in (landing_home / "landing" / "_processed" / GROUP).iterdir())
+    assert [name.split("-", 1)[1] for name in processed] == sorted(p.name for p in files)
+
+    # Online too (the group is online): the latest hour's values are served.
+    article = expected.sort("event_time").row(-1, named=True)
+    online = store.get_online_features(
+        [f"{GROUP}:clicks_24h"], [{"article_id": article["article_id"]}], now=NOW
+    )
+    assert online["clicks_24h"].to_list() == [article["clicks_24h"]]
+
+    # Rerunning the same run (a retry after a crash) commits nothing twice.
+    snapshots = len(store.table(GROUP).snapshots())
+    assert _run(landing_home, first.run_requests[0]).success
+    assert len(store.table(GROUP).snapshots()) == snapshots
+    after = evaluate_landing(zone, GROUP, again.cursor, now=1060.0)
+    assert after.run_requests == []
+    assert json.loads(after.cursor or "{}") == {"in_flight": {}}
+
+
+def test_an_interrupted_ingest_is_not_committed_twice(landing_home: Path) -> None:
+    files = write_demo_landing_files(StoreConfig.embedded(landing_home), now=NOW, hours=1)
+    rows = pl.read_parquet(files[0])
+    zone = _zone(landing_home)
+    [file] = zone.pending(GROUP)
+    store = FeatureStore(landing_home)
+    # The run pushed the file, then died before moving it away:
+    store.write(GROUP, rows, to="both", idempotency_key=file.write_id)
+    snapshots = len(store.table(GROUP).snapshots())
+    tick = evaluate_landing(zone, GROUP, None, now=0.0)
+    relaunch = evaluate_landing(zone, GROUP, tick.cursor, now=4000.0)  # stale: launched again
+    assert len(relaunch.run_requests) == 1
+    assert relaunch.run_requests[0].run_key.endswith("#relaunch1")
+    assert _run(landing_home, relaunch.run_requests[0]).success
+    assert len(store.table(GROUP).snapshots()) == snapshots
+    assert read_independently(store.table(GROUP)).height == rows.height
+    assert zone.pending(GROUP) == []
+
+
+def _naive_csv(rows: pl.DataFrame) -> bytes:
+    naive = rows.with_columns(pl.col("event_time", "computed_at").dt.replace_time_zone(None))
+    return naive.write_csv().encode()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("broken.parquet", lambda rows: b"not parquet at all", "is not a readable parquet file"),
+        ("naive.csv", _naive_csv, "holds naive timestamps"),
+        ("partial.csv", lambda rows: b"article_id\na1\n", "missing columns"),
+    ],
+)
+def test_bad_files_are_quarantined_with_their_reason(
+    landing_home: Path, name: str, content: Callable[[pl.DataFrame], bytes], reason: str
+) -> None:
+    good = write_demo_landing_files(StoreConfig.embedded(landing_home), now=NOW, hours=1)
+    good_rows = pl.read_parquet(good[0])
+    bad = landing_home / "landing" / GROUP / name
+    bad.write_bytes(content(good_rows))
+    zone = _zone(landing_home)
+    tick = evaluate_landing(zone, GROUP, None, now=0.0)
+    result = _run(landing_home, tick.run_requests[0])
+
+    assert not result.success  # visible as a failed run in the UI
+    quarantine = landing_home / "landing" / "_quarantine" / GROUP
+    errors = list(quarantine.glob("*.error.txt"))
+    assert len(errors) == 1
+    assert reason in errors[0].read_text()
+    assert not bad.exists()
+    # The good file in the same run still landed, and nothing is relaunched.
+    assert read_independently(FeatureStore(landing_home).table(GROUP)).height == good_rows.height
+    assert evaluate_landing(zone, GROUP, tick.cursor, now=10.0).run_requests == []
