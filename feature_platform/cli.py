@@ -67,7 +67,43 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _describe(args: argparse.Namespace) -> int:
-    print(json.dumps(FeatureStore.from_env().describe(args.group), indent=2, default=str))
+    from feature_platform.discovery import describe_group
+
+    facts = describe_group(FeatureStore.from_env(), args.group)
+    print(json.dumps(facts, indent=2, default=str))
+    return 0
+
+
+def _search(args: argparse.Namespace) -> int:
+    from feature_platform.discovery import search
+
+    hits = search(FeatureStore.from_env(), " ".join(args.text))
+    for hit in hits:
+        print(f"{hit.group}\t{', '.join(hit.matches)}\t{hit.description}")
+    if not hits:
+        print(f"no feature group mentions {' '.join(args.text)!r}", file=sys.stderr)
+    return 0 if hits else 1
+
+
+def _sql(args: argparse.Namespace) -> int:
+    import polars as pl
+
+    from feature_platform.sql import SqlError, run_sql
+    from feature_platform.training.io import write_table_file
+
+    try:
+        result = run_sql(FeatureStore.from_env(), args.query)
+    except SqlError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.out:
+        write_table_file(result, args.out)
+        print(f"{result.height} rows written to {args.out}")
+    elif args.format == "csv":
+        sys.stdout.write(result.write_csv())
+    else:
+        with pl.Config(tbl_rows=args.max_rows, tbl_cols=-1, tbl_width_chars=200):
+            print(result)
     return 0
 
 
@@ -154,6 +190,22 @@ def build_parser() -> argparse.ArgumentParser:
     describe = commands.add_parser("describe", help="show a feature group's spec and state")
     describe.add_argument("group")
     describe.set_defaults(handler=_describe)
+
+    finder = commands.add_parser(
+        "search", help="find feature groups by name, description, tag, owner or feature"
+    )
+    finder.add_argument("text", nargs="+")
+    finder.set_defaults(handler=_search)
+
+    sql = commands.add_parser(
+        "sql",
+        help="query feature groups, their <group>_latest views and training sets with SQL",
+    )
+    sql.add_argument("query")
+    sql.add_argument("--format", choices=["table", "csv"], default="table")
+    sql.add_argument("--out", default=None, help="write .parquet, .csv or .json instead")
+    sql.add_argument("--max-rows", type=int, default=50, help="rows shown as a table")
+    sql.set_defaults(handler=_sql)
 
     compact = commands.add_parser(
         "compact",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import signal
@@ -14,11 +15,14 @@ import urllib.request
 from pathlib import Path
 
 import dagster as dg
+import polars as pl
 import pytest
 
+from feature_platform import FeatureStore
 from feature_platform.cli import main
 from feature_platform.demo.run import prepare_dagster_home
 from feature_platform.orchestration.resources import FeatureStoreResource
+from feature_platform_tests.helpers import read_independently
 
 pytestmark = pytest.mark.integration
 
@@ -38,6 +42,9 @@ def test_demo_materializes_into_the_instance_the_ui_reads(
     assert "ok     features/user_engagement" in output
     assert "ok     features/article_popularity" in output
     assert "ok     training_sets/click_through" in output
+    assert "ok     online/user_engagement" in output
+    assert "dropped 3 landing file(s)" in output
+    _assert_online_equals_offline_latest_live(FeatureStore(demo_env))
 
     dagster_home = demo_env / "dagster"
     assert os.environ["DAGSTER_HOME"] == str(dagster_home)
@@ -59,6 +66,35 @@ def test_demo_materializes_into_the_instance_the_ui_reads(
     described = json.loads(capsys.readouterr().out)
     assert described["rows"] > 100
     assert described["owner"] == "team:recsys"
+
+
+def _assert_online_equals_offline_latest_live(store: FeatureStore) -> None:
+    """The differential check: every entity's online values are its offline latest live row.
+
+    The expectation is computed independently: from the table's files (not our reader), the
+    latest row per entity by (event_time, created_at), dropping rows older than the ttl.
+    """
+    now = dt.datetime.now(dt.UTC)
+    for group in store.list_feature_groups():
+        assert group.ttl is not None
+        rows = read_independently(store.table(group.name))
+        keys = list(group.join_keys)
+        latest = (
+            rows.sort([*keys, "event_time", "created_at"])
+            .group_by(keys, maintain_order=True)
+            .last()
+            .filter(pl.col("event_time") >= now - group.ttl)
+            .sort(keys)
+        )
+        everyone = rows.select(keys).unique().sort(keys)
+        online = store.get_online_features(
+            [f"{group.name}:{f}" for f in group.feature_names], everyone, now=now
+        )
+        expected = everyone.join(
+            latest.select(*keys, *group.feature_names), on=keys, how="left"
+        ).sort(keys)
+        assert latest.height > 100
+        assert online.sort(keys).equals(expected), group.name
 
 
 def test_describe_unknown_group_is_a_clear_error(
