@@ -14,6 +14,7 @@ from feature_platform.orchestration.landing_sensors import build_landing_definit
 from feature_platform.orchestration.maintenance_assets import build_maintenance_definitions
 from feature_platform.orchestration.online_assets import build_online_definitions
 from feature_platform.orchestration.resources import current_environment, resources_for
+from feature_platform.orchestration.snowflake_assets import build_snowflake_definitions
 from feature_platform.orchestration.source_assets import build_source_definitions
 from feature_platform.orchestration.training_assets import build_training_set_definitions
 from feature_platform.registry import load_feature_groups, load_training_sets
@@ -30,6 +31,7 @@ def build_definitions() -> dg.Definitions:
         *[build_maintenance_definitions(definition) for definition in feature_groups],
         *[build_online_definitions(definition, online_kind) for definition in feature_groups],
         *[build_landing_definitions(definition) for definition in feature_groups],
+        *[build_snowflake_definitions(definition) for definition in feature_groups],
         *[build_training_set_definitions(definition) for definition in load_training_sets()],
         dg.Definitions(resources=resources_for(current_environment())),
     )

@@ -119,3 +119,27 @@ class OnlineStoreClosedError(OnlineStoreError):
 
 class FeatureNotOnlineError(FeaturePlatformError, ValueError):
     """Online features were requested, or pushed, for a group that is not online."""
+
+
+class UnsafeSnowflakeIdentifierError(InvalidIdentifierError):
+    """A Snowflake object name (database, schema, volume, integration, role, prefix) is unsafe.
+
+    Raised while the settings are built, before any SQL exists, so a name that could break out
+    of its quotes never reaches a statement.
+    """
+
+
+class InvalidSnowflakeSettingError(ConfigurationError):
+    """A Snowflake setting (ARN, URL, region, account id, kind) is missing or malformed."""
+
+
+class MetadataOutsideVolumeError(InvalidSnowflakeSettingError):
+    """An Iceberg metadata file lies outside the external volume's STORAGE_BASE_URL.
+
+    Snowflake can only read files below the volume's base URL, so registering such a table
+    would fail in Snowflake; the message names both locations.
+    """
+
+
+class UnsafeSnowflakeLiteralError(FeaturePlatformError, ValueError):
+    """A text bound for a Snowflake string literal holds a character that cannot be quoted (NUL)."""

@@ -197,6 +197,8 @@ def test_demo_command_serves_the_dagster_ui_on_loopback(home: Path, tmp_path: Pa
             "features/user_engagement",
             "online/article_popularity",
             "online/user_engagement",
+            "snowflake/article_popularity",
+            "snowflake/user_engagement",
             "training_sets/click_through",
         ]
         materialized = _graphql(
@@ -247,6 +249,7 @@ def test_registry_module_replaces_the_demo(tmp_path: Path, monkeypatch: pytest.M
         "demo/click_events",
         "features/readers",
         "online/readers",
+        "snowflake/readers",
     ]
     sensors = [s.name for s in build_definitions().sensors or []]
     assert sensors == ["readers_landing_files"]

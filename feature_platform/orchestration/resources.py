@@ -10,6 +10,7 @@ import os
 from typing import Literal
 
 import dagster as dg
+from dagster_snowflake import SnowflakeResource
 from pydantic import Field
 
 from feature_platform.config import StoreConfig, resolve_home
@@ -124,8 +125,13 @@ def resources_for(env: Environment) -> dict[str, object]:
     In `aws`, secrets and endpoints come from environment variables through `dg.EnvVar`, so they
     never appear in code or in the UI.
     """
+    from feature_platform.orchestration.snowflake_assets import SnowflakeRegistrationResource
+
     if env == "local":
-        return {"feature_store": FeatureStoreResource()}
+        return {
+            "feature_store": FeatureStoreResource(),
+            "snowflake": SnowflakeRegistrationResource(),  # dry run: no account
+        }
     catalog_uri = (
         dg.EnvVar("FEATURE_PLATFORM_CATALOG_URI")
         if os.environ.get("FEATURE_PLATFORM_CATALOG_URI")
@@ -139,5 +145,16 @@ def resources_for(env: Environment) -> dict[str, object]:
             aws_region=dg.EnvVar("AWS_REGION"),
             online_store="dynamodb",
             dynamodb_region=dg.EnvVar("AWS_REGION"),
+        ),
+        "snowflake": SnowflakeRegistrationResource(
+            connection=SnowflakeResource(
+                account=dg.EnvVar("SNOWFLAKE_ACCOUNT"),
+                user=dg.EnvVar("SNOWFLAKE_USER"),
+                password=dg.EnvVar("SNOWFLAKE_PASSWORD"),
+                role=dg.EnvVar("SNOWFLAKE_ROLE"),
+                warehouse=dg.EnvVar("SNOWFLAKE_WAREHOUSE"),
+            )
         )
+        if os.environ.get("SNOWFLAKE_ACCOUNT")
+        else SnowflakeRegistrationResource(),
     }

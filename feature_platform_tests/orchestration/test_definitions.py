@@ -29,6 +29,8 @@ def test_asset_keys_and_dependencies(definitions: dg.Definitions) -> None:
         "compaction/article_popularity": ["features/article_popularity"],
         "online/user_engagement": ["features/user_engagement"],
         "online/article_popularity": ["features/article_popularity"],
+        "snowflake/user_engagement": ["features/user_engagement"],
+        "snowflake/article_popularity": ["features/article_popularity"],
         "training_sets/click_through": [
             "demo/click_events",
             "features/article_popularity",
@@ -116,11 +118,12 @@ def test_table_health_checks_on_every_feature_group(definitions: dg.Definitions)
         (key.asset_key.to_user_string(), key.name)
         for key in definitions.resolve_asset_graph().asset_check_keys
     }
+    groups = ("user_engagement", "article_popularity")
     assert checks == {
         (f"features/{group}", check)
-        for group in ("user_engagement", "article_popularity")
+        for group in groups
         for check in ("few_small_files", "few_snapshots")
-    }
+    } | {(f"snowflake/{group}", "snowflake_readable") for group in groups}
 
 
 def test_asset_descriptions_owners_and_schema_show_in_the_ui(definitions: dg.Definitions) -> None:
@@ -140,7 +143,7 @@ def test_asset_descriptions_owners_and_schema_show_in_the_ui(definitions: dg.Def
 def test_module_level_definitions_load(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FEATURE_PLATFORM_ENV", "local")
     loaded = defs()
-    assert len(list(loaded.resolve_all_asset_specs())) == 8
+    assert len(list(loaded.resolve_all_asset_specs())) == 10
 
 
 def test_hourly_group_on_a_daily_source_runs_once_the_day_is_in(

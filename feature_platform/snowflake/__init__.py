@@ -1,0 +1,35 @@
+"""Registering the offline Iceberg tables in Snowflake: validated settings and pure SQL.
+
+The Dagster asset that runs these statements lives in `orchestration`; this package only
+decides what SQL to run, so every statement can be tested as an exact string.
+"""
+
+from feature_platform.snowflake.column_types import (
+    UnsupportedColumn,
+    snowflake_type,
+    unsupported_columns,
+)
+from feature_platform.snowflake.ddl import (
+    grant_statements,
+    latest_view_statement,
+    register_statements,
+    relative_metadata_path,
+    setup_statements,
+    table_fqn,
+    view_fqn,
+)
+from feature_platform.snowflake.settings import SnowflakeSettings
+
+__all__ = [
+    "SnowflakeSettings",
+    "UnsupportedColumn",
+    "grant_statements",
+    "latest_view_statement",
+    "register_statements",
+    "relative_metadata_path",
+    "setup_statements",
+    "snowflake_type",
+    "table_fqn",
+    "unsupported_columns",
+    "view_fqn",
+]

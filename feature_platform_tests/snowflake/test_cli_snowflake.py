@@ -1,0 +1,70 @@
+"""`feature-platform snowflake setup-sql | register`: the DDL an admin and a pipeline would run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from feature_platform import FeatureStore
+from feature_platform.cli import main
+from feature_platform_tests.helpers import user_frame, user_group
+
+
+@pytest.fixture
+def cli_home(store: FeatureStore, monkeypatch: pytest.MonkeyPatch) -> Path:
+    store.apply(user_group())
+    store.write("user_stats", user_frame())
+    monkeypatch.setenv("FEATURE_PLATFORM_HOME", str(store.config.home))
+    for name in ("SNOWFLAKE_ACCOUNT", "SNOWFLAKE_USER", "SNOWFLAKE_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    return store.config.home
+
+
+def test_register_dry_run_prints_every_statement_and_runs_none(
+    cli_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["snowflake", "register", "user_stats"]) == 0
+    captured = capsys.readouterr()
+    out = captured.out
+    assert out.startswith('-- user_stats -> "FEATURES"."OFFLINE"."USER_STATS" (dry run)')
+    assert "METADATA_FILE_PATH = 'feature_platform/user_stats/metadata/" in out
+    assert 'CREATE OR REPLACE VIEW "FEATURES"."OFFLINE"."USER_STATS_LATEST"' in out
+    assert "nothing was run" in captured.err
+
+
+def test_setup_sql_for_the_configured_glue_integration(
+    cli_home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for key, value in {
+        "DATABASE": "ML",
+        "SCHEMA": "FEATURES",
+        "EXTERNAL_VOLUME": "ML_VOLUME",
+        "CATALOG_INTEGRATION": "ML_GLUE",
+        "INTEGRATION_KIND": "glue",
+        "STORAGE_BASE_URL": "s3://acme-features/warehouse/",
+        "READER_ROLE": "ANALYST",
+        "STORAGE_AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/snowflake-read",
+        "GLUE_AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/snowflake-glue",
+        "GLUE_CATALOG_ID": "123456789012",
+    }.items():
+        monkeypatch.setenv(f"FEATURE_PLATFORM_SNOWFLAKE__{key}", value)
+    assert main(["snowflake", "setup-sql"]) == 0
+    out = capsys.readouterr().out
+    assert "STORAGE_BASE_URL = 's3://acme-features/warehouse/'" in out
+    assert "CATALOG_SOURCE = GLUE" in out
+    assert 'TO ROLE "ANALYST"' in out
+    assert main(["snowflake", "register", "--dry-run"]) == 0
+    registered = capsys.readouterr().out
+    assert "CATALOG_TABLE_NAME = 'user_stats'" in registered
+    assert 'ALTER ICEBERG TABLE "ML"."FEATURES"."USER_STATS" REFRESH;' in registered
+
+
+def test_unsafe_settings_are_refused_before_any_sql(
+    cli_home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("FEATURE_PLATFORM_SNOWFLAKE__DATABASE", 'ML"; DROP TABLE X; --')
+    assert main(["snowflake", "setup-sql"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "error:" in captured.err
