@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# The default catalog's module (SQLAlchemy) is imported with ours, not on the first query:
+# pyiceberg imports it lazily, which put ~0.7 s of imports inside the first read of a process.
+import pyiceberg.catalog.sql  # noqa: F401
 from pyiceberg.catalog import Catalog, load_catalog
 
 from feature_platform.config import StoreConfig
