@@ -35,17 +35,20 @@ def latest_live_rows(
     )
 
 
-def sql_context(store: FeatureStore, *, pushdown: bool = True) -> pl.SQLContext[pl.LazyFrame]:
+def sql_context(
+    store: FeatureStore, *, pushdown: bool = True, now: dt.datetime | None = None
+) -> pl.SQLContext[pl.LazyFrame]:
     """A SQL context with the store's tables.
 
     With ``pushdown=False`` every table is first read whole into memory (the way a plain
-    "load the table, then query it" script works); the benchmark compares the two.
+    "load the table, then query it" script works); the benchmark compares the two. `now` is
+    the instant the `_latest` views apply the ttl at (default: the clock).
     """
     context: pl.SQLContext[pl.LazyFrame] = pl.SQLContext()
     for group in store.list_feature_groups():
         rows = _frame(store, store.table(group.name), pushdown)
         context.register(group.name, rows)
-        context.register(group.name + LATEST_SUFFIX, latest_live_rows(rows, group))
+        context.register(group.name + LATEST_SUFFIX, latest_live_rows(rows, group, now))
     try:
         training_sets = store.catalog.list_tables(training_set_namespace(store.config))
     except NoSuchNamespaceError:
@@ -56,10 +59,12 @@ def sql_context(store: FeatureStore, *, pushdown: bool = True) -> pl.SQLContext[
     return context
 
 
-def run_sql(store: FeatureStore, query: str, *, pushdown: bool = True) -> pl.DataFrame:
+def run_sql(
+    store: FeatureStore, query: str, *, pushdown: bool = True, now: dt.datetime | None = None
+) -> pl.DataFrame:
     """The query's result; table names are group names, `<group>_latest` and training sets."""
     try:
-        return sql_context(store, pushdown=pushdown).execute(query).collect()
+        return sql_context(store, pushdown=pushdown, now=now).execute(query).collect()
     except pl.exceptions.SQLInterfaceError as exc:
         raise SqlError(f"{exc}; tables: {sorted(sql_context(store).tables())}") from exc
     except (pl.exceptions.SQLSyntaxError, pl.exceptions.ColumnNotFoundError) as exc:
