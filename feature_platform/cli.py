@@ -68,8 +68,15 @@ def _list(args: argparse.Namespace) -> int:
 
 def _describe(args: argparse.Namespace) -> int:
     from feature_platform.discovery import describe_group
+    from feature_platform.snowflake.ddl import table_fqn
+    from feature_platform.snowflake.settings import SnowflakeSettings
 
-    facts = describe_group(FeatureStore.from_env(), args.group)
+    store = FeatureStore.from_env()
+    settings = SnowflakeSettings.from_env()
+    registered = (
+        table_fqn(store.get_feature_group(args.group), settings) if settings is not None else None
+    )
+    facts = describe_group(store, args.group, snowflake_name=registered)
     print(json.dumps(facts, indent=2, default=str))
     return 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,9 @@ def test_setup_sql_for_the_configured_glue_integration(
     registered = capsys.readouterr().out
     assert "CATALOG_TABLE_NAME = 'user_stats'" in registered
     assert 'ALTER ICEBERG TABLE "ML"."FEATURES"."USER_STATS" REFRESH;' in registered
+    assert main(["describe", "user_stats"]) == 0
+    described = json.loads(capsys.readouterr().out)
+    assert described["snowflake_table"] == '"ML"."FEATURES"."USER_STATS"'
 
 
 def test_unsafe_settings_are_refused_before_any_sql(
