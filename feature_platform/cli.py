@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from feature_platform.config import resolve_home
-from feature_platform.errors import FeaturePlatformError
+from feature_platform.errors import ConfigurationError, FeaturePlatformError
 from feature_platform.store import FeatureStore
 
 
@@ -154,7 +154,13 @@ def _training_set(args: argparse.Namespace) -> int:
     features = [f.strip() for f in args.features.split(",") if f.strip()]
     as_of: dict[str, int | str] | str | None = args.as_of
     if args.as_of and args.as_of.lstrip().startswith("{"):
-        as_of = json.loads(args.as_of)
+        try:
+            as_of = json.loads(args.as_of)
+        except json.JSONDecodeError as exc:
+            raise ConfigurationError(
+                f"--as-of {args.as_of!r} is not JSON; give a timestamp or the object printed by "
+                "an earlier run, e.g. '{\"user_engagement\": 123}'"
+            ) from exc
     built = store.build_training_set(
         read_table_file(args.entities, args.timestamp_column),
         features,

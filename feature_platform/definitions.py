@@ -13,6 +13,7 @@ from feature_platform.orchestration.feature_assets import build_feature_group_de
 from feature_platform.orchestration.landing_sensors import build_landing_definitions
 from feature_platform.orchestration.maintenance_assets import build_maintenance_definitions
 from feature_platform.orchestration.online_assets import build_online_definitions
+from feature_platform.orchestration.quality_checks import build_quality_definitions
 from feature_platform.orchestration.resources import current_environment, resources_for
 from feature_platform.orchestration.snowflake_assets import build_snowflake_definitions
 from feature_platform.orchestration.source_assets import build_source_definitions
@@ -29,6 +30,7 @@ def build_definitions() -> dg.Definitions:
         *[build_source_definitions(source) for source in sources],
         *[build_feature_group_definitions(definition) for definition in feature_groups],
         *[build_maintenance_definitions(definition) for definition in feature_groups],
+        *[build_quality_definitions(definition) for definition in feature_groups],
         *[build_online_definitions(definition, online_kind) for definition in feature_groups],
         *[build_landing_definitions(definition) for definition in feature_groups],
         *[build_snowflake_definitions(definition) for definition in feature_groups],

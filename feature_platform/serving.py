@@ -17,7 +17,11 @@ from typing import Any
 
 import polars as pl
 
-from feature_platform.errors import FeatureNotOnlineError, SchemaMismatchError
+from feature_platform.errors import (
+    FeatureNotOnlineError,
+    InvalidFeatureReferenceError,
+    SchemaMismatchError,
+)
 from feature_platform.offline_store.validation import as_polars
 from feature_platform.online_store import OnlineStore
 from feature_platform.specs import FeatureGroup
@@ -62,23 +66,25 @@ class OnlineFeatureReader:
             FeatureNotOnlineError: A requested group is not online.
             SchemaMismatchError: `entity_rows` lacks a join key of a requested group.
         """
+        if isinstance(features, str):
+            raise InvalidFeatureReferenceError(
+                f"features must be a list of references; write features=[{features!r}]"
+            )
         plan = self._plan(tuple(features), full_feature_names)
-        entities = _entity_frame(entity_rows)
-        missing = [k for k in plan.key_columns if k not in entities.columns]
-        if missing:
-            raise SchemaMismatchError(
-                f"entity rows lack join keys {missing}; the requested features need "
-                f"{list(plan.key_columns)}"
-            )
-        output = entities.select(plan.key_columns)
+        keys = _key_frame(entity_rows, plan.key_columns)
+        # Columns are moved, never selected: on small frames each `select` or `rename` goes
+        # through polars' query engine and costs more than the online store's lookup itself.
+        columns = keys.get_columns()
         for request in plan.requests:
-            values = self._online.read(
-                request.group, output.select(request.group.join_keys), request.features, now
-            )
-            output = output.hstack(
-                values.select(request.features).rename(request.renames).get_columns()
-            )
-        return output
+            group_keys = request.group.join_keys
+            if tuple(keys.columns) != group_keys:
+                group_frame = pl.DataFrame([keys.get_column(k) for k in group_keys])
+            else:
+                group_frame = keys
+            values = self._online.read(request.group, group_frame, request.features, now)
+            for feature, output in zip(request.features, request.output_names, strict=True):
+                columns.append(values.get_column(feature).alias(output))
+        return pl.DataFrame(columns)
 
     def invalidate(self) -> None:
         """Forget cached specs (after `apply` in this process)."""
@@ -116,11 +122,31 @@ class OnlineFeatureReader:
         return plan
 
 
-def _entity_frame(entity_rows: Sequence[Mapping[str, Any]] | Any) -> pl.DataFrame:
+def _key_frame(
+    entity_rows: Sequence[Mapping[str, Any]] | Any, keys: tuple[str, ...]
+) -> pl.DataFrame:
+    """The join-key columns of the request, in request order.
+
+    Raises:
+        SchemaMismatchError: A key is missing, or `entity_rows` is one dict, not a list.
+    """
     if isinstance(entity_rows, Mapping):
         raise SchemaMismatchError(
             "entity_rows must be a list of rows (dicts) or a frame, not one dict; wrap it in a list"
         )
     if isinstance(entity_rows, list | tuple):
-        return pl.DataFrame(list(entity_rows)) if entity_rows else pl.DataFrame()
-    return as_polars(entity_rows)
+        missing = sorted({k for row in entity_rows for k in keys if k not in row})
+        if missing or not entity_rows:
+            _missing_keys(missing or list(keys), keys)
+        return pl.DataFrame({key: [row[key] for row in entity_rows] for key in keys})
+    entities = as_polars(entity_rows)
+    missing = [k for k in keys if k not in entities.columns]
+    if missing:
+        _missing_keys(missing, keys)
+    return pl.DataFrame([entities.get_column(k) for k in keys])
+
+
+def _missing_keys(missing: list[str], keys: tuple[str, ...]) -> None:
+    raise SchemaMismatchError(
+        f"entity rows lack join keys {missing}; the requested features need {list(keys)}"
+    )

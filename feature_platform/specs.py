@@ -48,6 +48,10 @@ class Entity:
 
     def __post_init__(self) -> None:
         validate_identifier(self.name, "entity")
+        if self.join_keys is None or not isinstance(self.join_keys, str | Sequence):
+            raise InvalidSpecError(
+                f"entity {self.name!r} needs at least one join key: a name or a list of names"
+            )
         keys = tuple(self.join_keys) if not isinstance(self.join_keys, str) else (self.join_keys,)
         if not keys:
             raise InvalidSpecError(f"entity {self.name!r} needs at least one join key")
@@ -148,6 +152,22 @@ class FeatureGroup:
         validate_identifier(self.name, "feature group")
         if not isinstance(self.entity, Entity):
             raise InvalidSpecError(f"feature group {self.name!r}: entity must be an Entity")
+        if isinstance(self.features, Feature) or not isinstance(self.features, Sequence):
+            raise InvalidSpecError(
+                f"feature group {self.name!r}: features must be a list of Feature, "
+                "e.g. features=[Feature('clicks', 'int64')]"
+            )
+        if not all(isinstance(f, Feature) for f in self.features):
+            raise InvalidSpecError(f"feature group {self.name!r}: features must all be Feature")
+        if not isinstance(self.online, bool):
+            raise InvalidSpecError(
+                f"feature group {self.name!r}: online must be True or False, not {self.online!r}"
+            )
+        if not isinstance(self.tags, Mapping):
+            raise InvalidSpecError(
+                f"feature group {self.name!r}: tags must be a mapping, "
+                "e.g. tags={'domain': 'news'}"
+            )
         features = tuple(self.features)
         if not features:
             raise InvalidSpecError(f"feature group {self.name!r} needs at least one feature")

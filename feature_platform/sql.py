@@ -62,7 +62,16 @@ def sql_context(
 def run_sql(
     store: FeatureStore, query: str, *, pushdown: bool = True, now: dt.datetime | None = None
 ) -> pl.DataFrame:
-    """The query's result; table names are group names, `<group>_latest` and training sets."""
+    """The query's result; table names are group names, `<group>_latest` and training sets.
+
+    Read-only: the tables are the feature store's, changed only through its writes.
+    """
+    body = query.strip().lstrip("(").strip()
+    first_word = body.split(None, 1)[0].upper() if body else ""
+    if first_word not in ("SELECT", "WITH", "SHOW", "EXPLAIN"):
+        raise SqlError(
+            f"the sql command is read-only: it runs SELECT (or WITH) queries, not {first_word!r}"
+        )
     try:
         return sql_context(store, pushdown=pushdown, now=now).execute(query).collect()
     except pl.exceptions.SQLInterfaceError as exc:

@@ -30,6 +30,8 @@ from feature_platform.errors import (
     CommitConflictError,
     ConfigurationError,
     FeatureNotOnlineError,
+    InvalidRequestError,
+    InvalidSpecError,
     UnknownFeatureError,
     UnknownFeatureGroupError,
 )
@@ -185,6 +187,11 @@ class FeatureStore:
             IncompatibleSchemaChangeError: The change cannot be made in place (see
                 `plan_evolution`); nothing is modified.
         """
+        if not isinstance(group, FeatureGroup):
+            raise InvalidSpecError(
+                f"apply takes a FeatureGroup, not {type(group).__name__}; build one with "
+                "FeatureGroup(name, entity, features, ...)"
+            )
         result = self._apply_offline(group)
         if "_online_reader" in self.__dict__:
             self._online_reader.invalidate()
@@ -335,6 +342,12 @@ class FeatureStore:
         """
         if to not in ("offline", "online", "both"):
             raise ConfigurationError(f"write(to={to!r}): use 'offline', 'online' or 'both'")
+        if idempotency_key is not None and (
+            not isinstance(idempotency_key, str) or not idempotency_key
+        ):
+            raise ConfigurationError(
+                f"idempotency_key must be a string (and not empty), not {idempotency_key!r}"
+            )
         table = self._table(name)
         group = self._spec_of(table)
         if to != "offline" and not group.online:
@@ -378,6 +391,10 @@ class FeatureStore:
         Only the requested features (default: all) and the needed partitions are read.
         """
         self._flush_pending(name)
+        if isinstance(features, str):
+            raise InvalidRequestError(
+                f"features must be a list of feature names; write features=[{features!r}]"
+            )
         table = self._table(name)
         group = self._spec_of(table)
         wanted = list(group.feature_names if features is None else features)

@@ -29,6 +29,15 @@ def as_polars(frame: Any) -> pl.DataFrame:
     """Accept polars, pandas or pyarrow frames, as users hold all three."""
     if isinstance(frame, pl.DataFrame):
         return frame
+    names = getattr(frame, "column_names", None)  # pyarrow
+    if names is None:
+        names = getattr(frame, "columns", [])  # pandas, polars LazyFrame
+    names = [str(name) for name in names]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise InvalidFrameError(
+            f"columns {repeated} appear more than once in the frame; rename or drop the duplicates"
+        )
     if isinstance(frame, pl.LazyFrame):
         return frame.collect()
     module = type(frame).__module__
@@ -72,6 +81,7 @@ def prepare_frame(
     _check_nulls(group, df)
     _check_finite(group, df)
     df = _normalise(group, df, written_at)
+    _check_not_future(group, df)
     if window is not None:
         _check_window(group, df, window)
     return df.sort([*group.join_keys, EVENT_TIME_COLUMN, CREATED_AT_COLUMN])
@@ -189,6 +199,29 @@ def _normalise(
     normalised = df.select(exprs)
     assert normalised.columns == table_columns(group)
     return normalised
+
+
+# Producers' clocks drift; a value "from the future" beyond this is a bug, not a skew.
+MAX_CLOCK_SKEW = dt.timedelta(days=1)
+
+
+def _check_not_future(group: FeatureGroup, df: pl.DataFrame) -> None:
+    """Refuse rows timed in the future: online, one would hide every real value behind it."""
+    limit = dt.datetime.now(dt.UTC) + MAX_CLOCK_SKEW
+    for column, source in (
+        (EVENT_TIME_COLUMN, group.event_time),
+        (CREATED_AT_COLUMN, group.created_time),
+    ):
+        if source is None:
+            continue
+        future = df.filter(pl.col(column) > limit)
+        if future.height:
+            example = future.get_column(column).item(0)
+            raise InvalidValueError(
+                f"{future.height} row(s) of feature group {group.name!r} have {source!r} in the "
+                f"future (e.g. {example.isoformat()}, more than {MAX_CLOCK_SKEW} after now); fix "
+                "the producer's clock or the column, or drop those rows"
+            )
 
 
 def _check_window(group: FeatureGroup, df: pl.DataFrame, window: TimeWindow) -> None:

@@ -52,7 +52,9 @@ def build_online_definitions(
         owners=[group.owner] if group.owner else None,
         kinds={"dynamodb" if online_kind == "dynamodb" else "sqlite"},
         tags={"online": "true"},
-        automation_condition=dg.AutomationCondition.eager(),
+        # Not while a blocking data check of the upstream group fails.
+        automation_condition=dg.AutomationCondition.eager()
+        & dg.AutomationCondition.all_deps_blocking_checks_passed(),
         pool=f"online_{group.name}",
     )
     def online_sync(

@@ -10,7 +10,6 @@ import os
 from typing import Literal
 
 import dagster as dg
-from dagster_snowflake import SnowflakeResource
 from pydantic import Field
 
 from feature_platform.config import StoreConfig, resolve_home
@@ -147,13 +146,11 @@ def resources_for(env: Environment) -> dict[str, object]:
             dynamodb_region=dg.EnvVar("AWS_REGION"),
         ),
         "snowflake": SnowflakeRegistrationResource(
-            connection=SnowflakeResource(
-                account=dg.EnvVar("SNOWFLAKE_ACCOUNT"),
-                user=dg.EnvVar("SNOWFLAKE_USER"),
-                password=dg.EnvVar("SNOWFLAKE_PASSWORD"),
-                role=dg.EnvVar("SNOWFLAKE_ROLE"),
-                warehouse=dg.EnvVar("SNOWFLAKE_WAREHOUSE"),
-            )
+            account=dg.EnvVar("SNOWFLAKE_ACCOUNT"),
+            user=dg.EnvVar("SNOWFLAKE_USER"),
+            password=dg.EnvVar("SNOWFLAKE_PASSWORD"),
+            role=dg.EnvVar("SNOWFLAKE_ROLE"),
+            warehouse=dg.EnvVar("SNOWFLAKE_WAREHOUSE"),
         )
         if os.environ.get("SNOWFLAKE_ACCOUNT")
         else SnowflakeRegistrationResource(),

@@ -8,8 +8,9 @@ succeeds: the demo never needs a Snowflake account. The `snowflake_readable` che
 the registered metadata file the way Snowflake does.
 """
 
+from typing import TYPE_CHECKING
+
 import dagster as dg
-from dagster_snowflake import SnowflakeResource
 
 from feature_platform.orchestration.feature_assets import feature_asset_key
 from feature_platform.orchestration.resources import FeatureStoreResource
@@ -21,6 +22,9 @@ from feature_platform.snowflake.registration import (
 from feature_platform.snowflake.settings import SnowflakeSettings
 from feature_platform.sources import FeatureGroupDefinition
 
+if TYPE_CHECKING:
+    from dagster_snowflake import SnowflakeResource
+
 SNOWFLAKE_PREFIX = "snowflake"
 READABLE_CHECK = "snowflake_readable"
 
@@ -30,17 +34,38 @@ def snowflake_asset_key(name: str) -> dg.AssetKey:
 
 
 class SnowflakeRegistrationResource(dg.ConfigurableResource):  # type: ignore[type-arg]
-    """The Snowflake account to register in; without `connection`, registration is a dry run.
+    """The Snowflake account to register in; without an `account`, registration is a dry run.
 
     Registration settings (database, schema, external volume, catalog integration...) come
-    from ``FEATURE_PLATFORM_SNOWFLAKE__*`` variables (`SnowflakeSettings.from_env`); the
-    connection is dagster-snowflake's resource, with secrets through `dg.EnvVar`.
+    from ``FEATURE_PLATFORM_SNOWFLAKE__*`` variables (`SnowflakeSettings.from_env`). The
+    connection is dagster-snowflake's `SnowflakeResource`, built when a run needs it: importing
+    the Snowflake client costs seconds, which every run process (and the UI) would otherwise
+    pay even where Snowflake is not configured. Pass secrets through `dg.EnvVar`.
     """
 
-    connection: SnowflakeResource | None = None
+    account: str | None = None
+    user: str | None = None
+    password: str | None = None
+    role: str | None = None
+    warehouse: str | None = None
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.account)
 
     def settings(self) -> SnowflakeSettings | None:
-        return SnowflakeSettings.from_env() if self.connection is not None else None
+        return SnowflakeSettings.from_env() if self.configured else None
+
+    def connection(self) -> "SnowflakeResource":
+        from dagster_snowflake import SnowflakeResource
+
+        return SnowflakeResource(
+            account=self.account,
+            user=self.user or "",
+            password=self.password,
+            role=self.role,
+            warehouse=self.warehouse,
+        )
 
 
 def build_snowflake_definitions(definition: FeatureGroupDefinition) -> dg.Definitions:
@@ -59,7 +84,9 @@ def build_snowflake_definitions(definition: FeatureGroupDefinition) -> dg.Defini
         ),
         owners=[group.owner] if group.owner else None,
         kinds={"snowflake", "iceberg"},
-        automation_condition=dg.AutomationCondition.eager(),
+        # Not while a blocking data check of the upstream group fails.
+        automation_condition=dg.AutomationCondition.eager()
+        & dg.AutomationCondition.all_deps_blocking_checks_passed(),
         check_specs=[
             dg.AssetCheckSpec(
                 READABLE_CHECK,
@@ -83,8 +110,7 @@ def build_snowflake_definitions(definition: FeatureGroupDefinition) -> dg.Defini
                 "recorded, none run"
             )
         else:
-            assert snowflake.connection is not None
-            with snowflake.connection.get_connection() as connection:
+            with snowflake.connection().get_connection() as connection:
                 execute_statements(connection, plan.statements)
         readable = check_snowflake_readable(store.table(group.name))
         mode = "DRY RUN (Snowflake not configured)" if plan.dry_run else "registered"

@@ -122,8 +122,29 @@ def test_table_health_checks_on_every_feature_group(definitions: dg.Definitions)
     assert checks == {
         (f"features/{group}", check)
         for group in groups
-        for check in ("few_small_files", "few_snapshots")
+        for check in (
+            "few_small_files",
+            "few_snapshots",
+            "schema_matches_spec",
+            "no_null_join_keys",
+            "event_times_inside_partitions",
+            "no_duplicate_rows",
+            "no_empty_data_files",
+            "fresh",
+        )
     } | {(f"snowflake/{group}", "snowflake_readable") for group in groups}
+    blocking = {
+        key.name
+        for key in definitions.resolve_asset_graph().asset_check_keys
+        if definitions.resolve_asset_graph().get_check_spec(key).blocking
+    }
+    assert blocking == {
+        "schema_matches_spec",
+        "no_null_join_keys",
+        "event_times_inside_partitions",
+        "no_duplicate_rows",
+        "no_empty_data_files",
+    }
 
 
 def test_asset_descriptions_owners_and_schema_show_in_the_ui(definitions: dg.Definitions) -> None:

@@ -15,7 +15,6 @@ import dagster as dg
 import fakesnow
 import pytest
 import snowflake.connector
-from dagster_snowflake import SnowflakeResource
 
 from feature_platform import FeatureStore, StoreConfig
 from feature_platform.definitions import build_definitions
@@ -94,9 +93,7 @@ def test_registration_runs_through_snowflake_resource(s3_store: FeatureStore) ->
             + ", ".join("(" + ", ".join(_literal(v) for v in row) + ")" for row in rows.iter_rows())
             + f" AS t({columns})"
         )
-        resource = SnowflakeRegistrationResource(
-            connection=SnowflakeResource(account="acme", user="dagster", password="fake")
-        )
+        resource = SnowflakeRegistrationResource(account="acme", user="dagster", password="fake")
         result = _materialize(resource)
         assert result.success
         [event] = result.get_asset_materialization_events()
