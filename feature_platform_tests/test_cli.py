@@ -50,6 +50,9 @@ def test_demo_materializes_into_the_instance_the_ui_reads(
     assert os.environ["DAGSTER_HOME"] == str(dagster_home)
     assert "enabled: false" in (dagster_home / "dagster.yaml").read_text()
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        assert instance.run_retries_enabled
+        assert instance.run_retries_max_retries == 2
+        assert instance.get_concurrency_config().pool_config.default_pool_limit == 4
         users = instance.get_materialized_partitions(dg.AssetKey(["features", "user_engagement"]))
         articles = instance.get_materialized_partitions(
             dg.AssetKey(["features", "article_popularity"])

@@ -31,6 +31,15 @@ telemetry:
   enabled: false
 nux:
   enabled: false
+# At most 4 runs write one Iceberg table at once (pools `iceberg_<group>`): a 1,000-partition
+# backfill queues instead of stampeding the catalog; commit retries (10) exceed the limit.
+concurrency:
+  pools:
+    default_limit: 4
+# A run whose process crashed is retried (writes are idempotent window replacements).
+run_retries:
+  enabled: true
+  max_retries: 2
 """
 
 
