@@ -35,7 +35,11 @@ def build_definitions() -> dg.Definitions:
         *[build_landing_definitions(definition) for definition in feature_groups],
         *[build_snowflake_definitions(definition) for definition in feature_groups],
         *[build_training_set_definitions(definition) for definition in load_training_sets()],
-        dg.Definitions(resources=resources_for(current_environment())),
+        # One process per run: a step's own process would import the whole stack (seconds) for
+        # each of a group's asset checks. Runs still go to separate processes, tasks or pods.
+        dg.Definitions(
+            resources=resources_for(current_environment()), executor=dg.in_process_executor
+        ),
     )
 
 

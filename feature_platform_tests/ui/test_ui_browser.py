@@ -1,0 +1,253 @@
+"""The Dagster UI of `feature-platform demo`, in a real (headless) browser.
+
+One demo and one browser for the module: the asset lineage as the UI draws it, an asset's
+partitions (materialized and missing), and a partition backfill launched as the UI launches it,
+run by the daemon of `dagster dev`, showing up in the Partitions tab. Screenshots go to
+`test-artifacts/ui/` at the repository root.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page
+
+from feature_platform_tests.ui.dagster_ui import (
+    TERMINAL_BACKFILL_STATUSES,
+    VIEWPORT,
+    DemoUI,
+    chromium_executable,
+    chromium_page,
+    partition_dot,
+    running_demo,
+    screenshot_on_failure,
+    wait_for_graph_nodes,
+    wait_for_partition_counts,
+)
+
+pytestmark = [pytest.mark.ui, pytest.mark.integration]
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "ui"
+SCREENSHOTS = {
+    "graph": ARTIFACTS / "asset-graph.png",
+    "lineage": ARTIFACTS / "lineage-user_engagement.png",
+    "before": ARTIFACTS / "partitions-before.png",
+    "after": ARTIFACTS / "partitions-after.png",
+}
+FAILURE_SCREENSHOT = ARTIFACTS / "failure.png"  # what the browser showed when the test failed
+FEATURE_GROUPS = ["user_engagement", "article_popularity"]
+DEMO_ASSETS = [
+    "demo/click_events",
+    *(f"{prefix}/{group}" for group in FEATURE_GROUPS for prefix in ("features", "online")),
+    *(f"{prefix}/{group}" for group in FEATURE_GROUPS for prefix in ("compaction", "snowflake")),
+    "training_sets/click_through",
+]
+BACKFILLED = "features/user_engagement"
+# The backfill's runs execute their steps in the run's process: the default multiprocess
+# executor starts one more Python per step (the asset and each of its checks), which takes
+# minutes on a small, busy machine. The UI sets the same thing from the backfill's launchpad.
+BACKFILL_RUN_CONFIG: dict[str, Any] = {"execution": {"config": {"in_process": {}}}}
+BACKFILL_TIMEOUT = 240
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Path:
+    return chromium_executable()
+
+
+@pytest.fixture(scope="module")
+def dagster_ui(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoUI]:
+    """The demo's UI; depends on `chromium` so a missing browser fails before the slow start."""
+    folder = tmp_path_factory.mktemp("ui")
+    with running_demo(folder / "home", folder / "demo.log", days=1) as ui:
+        yield ui
+
+
+@pytest.fixture
+def browser_page(chromium: Path, tmp_path: Path) -> Iterator[Page]:
+    with chromium_page(chromium, tmp_path / "chromium-profile") as page:
+        yield page
+
+
+def test_ui_shows_lineage_and_partitions_and_runs_a_backfill(
+    dagster_ui: DemoUI, browser_page: Page
+) -> None:
+    ui, page = dagster_ui, browser_page
+    started = time.monotonic()
+    marks: list[tuple[str, float]] = []
+
+    def mark(what: str) -> None:
+        marks.append((what, round(time.monotonic() - started, 1)))
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for path in [*SCREENSHOTS.values(), FAILURE_SCREENSHOT]:
+        path.unlink(missing_ok=True)
+    groups = _asset_groups(ui)
+    assert set(DEMO_ASSETS) <= set(groups), sorted(groups)
+
+    with screenshot_on_failure(page, FAILURE_SCREENSHOT):
+        # The Partitions tab before: the demo's one day is materialized, the others missing.
+        partitions_url = f"{ui.url}/assets/{BACKFILLED}?view=partitions"
+        stats = _partition_stats(ui, BACKFILLED)
+        assert stats["numMaterialized"] >= 1
+        before = wait_for_partition_counts(page, partitions_url, stats["numMaterialized"])
+        assert before["Missing"] == stats["numPartitions"] - stats["numMaterialized"] > 0
+        targets = _missing_partitions_with_events(ui)
+        assert [partition_dot(page, key) for key in targets] == ["gray", "gray"]
+        page.screenshot(path=str(SCREENSHOTS["before"]))
+        mark("partitions before")
+
+        # Launch the backfill as the UI does, and look at the lineage while the daemon runs it.
+        backfill_id = _launch_backfill(ui, BACKFILLED, targets)
+        _assert_global_lineage(page, ui, groups)
+        mark("global lineage")
+        _assert_lineage_tabs(page, ui, groups)
+        mark("lineage tabs")
+        _assert_catalog(page, ui, groups)
+        mark("catalog")
+
+        # The backfill completes and its partitions show up as materialized.
+        status, runs = _wait_for_backfill(ui, backfill_id)
+        mark("backfill done")
+        assert status in {"COMPLETED", "COMPLETED_SUCCESS"}, (status, runs, ui.log_tail())
+        assert runs, "the backfill launched no run"
+        assert all(run["status"] == "SUCCESS" for run in runs), (runs, ui.log_tail())
+        after_stats = _partition_stats(ui, BACKFILLED)
+        assert after_stats["numMaterialized"] == stats["numMaterialized"] + len(targets)
+        after = wait_for_partition_counts(page, partitions_url, after_stats["numMaterialized"])
+        assert after["Missing"] == before["Missing"] - len(targets)
+        assert [partition_dot(page, key) for key in targets] == ["green", "green"]
+        page.screenshot(path=str(SCREENSHOTS["after"]))
+        mark("partitions after")
+    print("seconds since the UI was up:", marks)
+
+    for path in SCREENSHOTS.values():
+        assert path.stat().st_size > 10_000, path  # a real rendering, not a blank page
+
+
+def _asset_groups(ui: DemoUI) -> dict[str, str]:
+    """Every asset key of the definitions ('features/user_engagement') with its group."""
+    nodes = ui.graphql("{ assetNodes { assetKey { path } groupName } }")["assetNodes"]
+    return {"/".join(n["assetKey"]["path"]): n["groupName"] for n in nodes}
+
+
+def _node(key: str, groups: dict[str, str]) -> tuple[str, str]:
+    """How the graph labels an asset: its group box and the last part of its key."""
+    return groups[key], key.rsplit("/", 1)[-1]
+
+
+def _assert_global_lineage(page: Page, ui: DemoUI, groups: dict[str, str]) -> None:
+    """The global lineage page, all groups expanded: every asset sits in its group's box."""
+    page.goto(f"{ui.url}/asset-groups")
+    page.locator('foreignObject [class*="GroupNode"]').first.wait_for()  # collapsed groups
+    page.locator('[aria-haspopup] button:has([aria-label="settings"])').click()
+    page.get_by_role("menuitem", name="Expand all groups").click()
+    page.wait_for_url("**expanded=**")
+    expected = [_node(key, groups) for key in groups]
+    rendered = wait_for_graph_nodes(page, set(expected), fit=True)
+    assert sorted(rendered) == sorted(expected)  # each exactly once, nothing else
+    page.screenshot(path=str(SCREENSHOTS["graph"]))
+    page.set_viewport_size(VIEWPORT)  # `fit` made the window as tall as the graph
+
+
+def _assert_lineage_tabs(page: Page, ui: DemoUI, groups: dict[str, str]) -> None:
+    """Each feature group's Lineage tab: its events upstream; online, compaction, Snowflake
+    registration and the training set downstream."""
+    for group in FEATURE_GROUPS:
+        keys = [
+            "demo/click_events",
+            f"features/{group}",
+            f"online/{group}",
+            f"compaction/{group}",
+            f"snowflake/{group}",
+            "training_sets/click_through",
+        ]
+        page.goto(f"{ui.url}/assets/features/{group}?view=lineage")
+        rendered = wait_for_graph_nodes(page, {_node(key, groups) for key in keys})
+        assert len(rendered) == len(keys), sorted(rendered)  # nearest neighbours only
+        if f"features/{group}" == BACKFILLED:
+            page.screenshot(path=str(SCREENSHOTS["lineage"]))
+
+
+def _assert_catalog(page: Page, ui: DemoUI, groups: dict[str, str]) -> None:
+    """The catalog lists every asset by its full key ('compaction / user_engagement')."""
+    page.goto(f"{ui.url}/assets")
+    rows = page.locator('[class*="VirtualizedTable_row"]')
+    for key in DEMO_ASSETS:
+        row = rows.filter(has=page.locator(f'a[href="/assets/{key}"]'))
+        row.wait_for()
+        text = row.inner_text()
+        assert key.replace("/", " / ") in text, text
+        assert groups[key] in text.split("\n"), text
+
+
+def _partition_stats(ui: DemoUI, key: str) -> dict[str, int]:
+    query = """query($path: [String!]!) { assetNodeOrError(assetKey: {path: $path}) {
+        ... on AssetNode { partitionStats { numMaterialized numPartitions numFailed } } } }"""
+    answer = ui.graphql(query, {"path": key.split("/")})
+    return answer["assetNodeOrError"]["partitionStats"]  # type: ignore[no-any-return]
+
+
+def _materialized(ui: DemoUI, key: str) -> tuple[list[str], set[str]]:
+    """All partition keys of an asset, in order, and the materialized ones."""
+    query = """query($path: [String!]!) { assetNodeOrError(assetKey: {path: $path}) {
+        ... on AssetNode { partitionKeys assetPartitionStatuses {
+            ... on TimePartitionStatuses { ranges { status startKey endKey } } } } } }"""
+    node = ui.graphql(query, {"path": key.split("/")})["assetNodeOrError"]
+    keys: list[str] = node["partitionKeys"]
+    done = set()
+    for span in node["assetPartitionStatuses"]["ranges"]:
+        if span["status"] == "MATERIALIZED":
+            done.update(keys[keys.index(span["startKey"]) : keys.index(span["endKey"]) + 1])
+    return keys, done
+
+
+def _missing_partitions_with_events(ui: DemoUI) -> list[str]:
+    """The two newest missing days of the backfilled group whose click events are there."""
+    keys, done = _materialized(ui, BACKFILLED)
+    _, events = _materialized(ui, "demo/click_events")
+    targets = [key for key in reversed(keys) if key in events and key not in done][:2]
+    assert len(targets) == 2, (sorted(done), sorted(events))
+    return targets
+
+
+def _launch_backfill(ui: DemoUI, key: str, partitions: list[str]) -> str:
+    """The mutation the UI's 'Materialize…' dialog sends for a partition range of an asset."""
+    mutation = """mutation($params: LaunchBackfillParams!) {
+        launchPartitionBackfill(backfillParams: $params) {
+            __typename
+            ... on LaunchBackfillSuccess { backfillId }
+            ... on PythonError { message }
+            ... on InvalidSubsetError { message }
+        } }"""
+    params = {
+        "partitionNames": partitions,
+        "assetSelection": [{"path": key.split("/")}],
+        "runConfigData": BACKFILL_RUN_CONFIG,
+    }
+    launched = ui.graphql(mutation, {"params": params})["launchPartitionBackfill"]
+    assert launched["__typename"] == "LaunchBackfillSuccess", launched
+    return launched["backfillId"]  # type: ignore[no-any-return]
+
+
+def _wait_for_backfill(ui: DemoUI, backfill_id: str) -> tuple[str, list[dict[str, Any]]]:
+    query = """query($id: String!) { partitionBackfillOrError(backfillId: $id) {
+        __typename
+        ... on PartitionBackfill { status runs(limit: 20) { runId status } }
+        ... on PythonError { message } } }"""
+    deadline = time.monotonic() + BACKFILL_TIMEOUT
+    while True:
+        backfill = ui.graphql(query, {"id": backfill_id})["partitionBackfillOrError"]
+        assert backfill["__typename"] == "PartitionBackfill", backfill
+        if backfill["status"] in TERMINAL_BACKFILL_STATUSES:
+            return backfill["status"], backfill["runs"]
+        if time.monotonic() > deadline:
+            pytest.fail(
+                f"backfill {backfill_id} still {backfill['status']} after {BACKFILL_TIMEOUT}s "
+                f"(runs {backfill['runs']}):\n{ui.log_tail()}"
+            )
+        time.sleep(2)
