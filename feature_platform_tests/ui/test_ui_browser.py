@@ -47,10 +47,8 @@ DEMO_ASSETS = [
     "training_sets/click_through",
 ]
 BACKFILLED = "features/user_engagement"
-# The backfill's runs execute their steps in the run's process: the default multiprocess
-# executor starts one more Python per step (the asset and each of its checks), which takes
-# minutes on a small, busy machine. The UI sets the same thing from the backfill's launchpad.
-BACKFILL_RUN_CONFIG: dict[str, Any] = {"execution": {"config": {"in_process": {}}}}
+# No run config: the definitions' executor already runs a run's steps in its own process.
+BACKFILL_RUN_CONFIG: dict[str, Any] = {}
 BACKFILL_TIMEOUT = 240
 
 
