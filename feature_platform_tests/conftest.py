@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +12,7 @@ import pytest
 
 from feature_platform import FeatureStore
 from feature_platform_tests.helpers import unbuffered_store
+from feature_platform_tests.servers import free_port, wait_until_listening
 
 
 @pytest.fixture
@@ -27,16 +26,10 @@ def store(home: Path) -> FeatureStore:
     return unbuffered_store(home)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real moto server process serving S3 and Glue on 127.0.0.1 for the whole session."""
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("moto") / "moto.log"
     with log.open("w") as output:
         process = subprocess.Popen(
@@ -46,15 +39,7 @@ def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         )
     endpoint = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"moto server did not start: {log.read_text()}") from None
-                time.sleep(0.1)
+        wait_until_listening(process, port, log, "moto server")
         yield endpoint
     finally:
         process.terminate()

@@ -6,7 +6,6 @@ import datetime as dt
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -23,6 +22,7 @@ from feature_platform.cli import main
 from feature_platform.demo.run import prepare_dagster_home
 from feature_platform.orchestration.resources import FeatureStoreResource
 from feature_platform_tests.helpers import read_independently
+from feature_platform_tests.servers import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -145,12 +145,6 @@ def _asset(key: str) -> dg.AssetsDefinition:
     return build_definitions().get_assets_def(dg.AssetKey.from_user_string(key))
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _graphql(port: int, query: str) -> dict[str, object]:
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/graphql",
@@ -163,7 +157,7 @@ def _graphql(port: int, query: str) -> dict[str, object]:
 
 def test_demo_command_serves_the_dagster_ui_on_loopback(home: Path, tmp_path: Path) -> None:
     """README command 1, minus the install: materialize, then the UI answers on 127.0.0.1."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "FEATURE_PLATFORM_HOME": str(home)}
     env.pop("DAGSTER_HOME", None)
     log = (tmp_path / "demo.log").open("w")

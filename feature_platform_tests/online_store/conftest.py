@@ -8,9 +8,7 @@ package lives next to this file; `npm ci` installs it on first use.
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,6 +21,7 @@ from feature_platform.online_store import (
     OnlineStore,
 )
 from feature_platform_tests.online_store.builders import dynamodb_settings
+from feature_platform_tests.servers import free_port, wait_until_listening
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -44,9 +43,7 @@ def dynalite_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
             capture_output=True,
             timeout=300,
         )
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
+    port = free_port()
     log = tmp_path_factory.mktemp("dynalite") / "dynalite.log"
     with log.open("w") as output:
         process = subprocess.Popen(
@@ -67,15 +64,7 @@ def dynalite_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
             stderr=subprocess.STDOUT,
         )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"dynalite did not start: {log.read_text()}") from None
-                time.sleep(0.05)
+        wait_until_listening(process, port, log, "dynalite")
         yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()
