@@ -50,6 +50,8 @@ class SyncReport:
         items_written: Online items created or replaced.
         items_skipped: Items the online store refused as not newer than what it holds.
         seconds: Wall time of the sync.
+        after_interrupted_sync: Whether the sync distrusted the online state at the cursor
+            (a sync since then stopped part way), so it rewrote unchanged entities too.
     """
 
     group: str
@@ -64,6 +66,7 @@ class SyncReport:
     items_written: int
     items_skipped: int
     seconds: float
+    after_interrupted_sync: bool = False
 
     @property
     def online_requests(self) -> int:
@@ -77,6 +80,7 @@ def sync_online(
     since_snapshot_id: int | None,
     *,
     now: dt.datetime | None = None,
+    after_interrupted_sync: bool = False,
 ) -> SyncReport:
     """Bring group `name`'s online table up to the offline table's current snapshot.
 
@@ -86,6 +90,10 @@ def sync_online(
         since_snapshot_id: The cursor of the last successful sync; None (or a snapshot that
             has since expired) loads every live value.
         now: The instant the ttl is measured from; defaults to the clock.
+        after_interrupted_sync: Set when a sync started after the cursor's may have stopped
+            part way (the Dagster asset knows from its event log). Entities are then written
+            even where the changed windows hold what they held at the cursor: the stopped sync
+            may have written values those windows held only in between.
 
     Raises:
         FeatureNotOnlineError: The group is not online.
@@ -102,6 +110,7 @@ def sync_online(
     current = table.current_snapshot()
     live_from = now - group.ttl if group.ttl is not None else None
     report = _Counter(group.name, since_snapshot_id, current)
+    report.after_interrupted_sync = after_interrupted_sync
     if current is None or current.snapshot_id == since_snapshot_id:
         return report.done(started)
 
@@ -118,7 +127,8 @@ def sync_online(
         report.windows_expired = len(windows) - len(live)
         if not live:
             return report.done(started)
-        candidates = _changed_entities(table, group, live, current, since_snapshot_id, report)
+        unchanged_are_synced = not after_interrupted_sync
+        candidates = _changed_entities(table, group, live, current, report, unchanged_are_synced)
     if live_from is not None:
         candidates = candidates.filter(pl.col(EVENT_TIME_COLUMN) >= live_from)
     report.entities_changed = candidates.height
@@ -136,10 +146,14 @@ def _changed_entities(
     group: FeatureGroup,
     windows: Sequence[TimeWindow],
     current: Snapshot,
-    since_snapshot_id: int | None,
     report: _Counter,
+    unchanged_are_synced: bool,
 ) -> pl.DataFrame:
-    """Latest rows per entity in `windows` that are the entity's newest row and are new."""
+    """Latest rows per entity in `windows` that are the entity's newest row and are new.
+
+    With `unchanged_are_synced`, rows the windows also held at the cursor snapshot are left out:
+    the sync that reached the cursor wrote them, and nothing has written those entities since.
+    """
     keys = list(group.join_keys)
     rows = _read(table, group, windows, current.snapshot_id)
     report.rows_read += rows.height
@@ -162,10 +176,10 @@ def _changed_entities(
         newest_anywhere, on=[*keys, EVENT_TIME_COLUMN, CREATED_AT_COLUMN], how="semi"
     )
     report.entities_superseded = latest.height - still_newest.height
-    if since_snapshot_id is None or still_newest.is_empty():
+    if not unchanged_are_synced or report.since is None or still_newest.is_empty():
         return still_newest
     # Rows the windows held before, unchanged, were synced then: a rerun writes nothing.
-    before = _latest_per_entity(_read(table, group, windows, since_snapshot_id), group)
+    before = _latest_per_entity(_read(table, group, windows, report.since), group)
     report.rows_read += before.height
     return still_newest.join(before, on=still_newest.columns, how="anti", nulls_equal=True)
 
@@ -296,6 +310,7 @@ class _Counter:
     entities_superseded: int = 0
     items_written: int = 0
     items_skipped: int = 0
+    after_interrupted_sync: bool = False
 
     def done(self, started: float) -> SyncReport:
         return SyncReport(
@@ -311,4 +326,5 @@ class _Counter:
             items_written=self.items_written,
             items_skipped=self.items_skipped,
             seconds=round(time.perf_counter() - started, 3),
+            after_interrupted_sync=self.after_interrupted_sync,
         )

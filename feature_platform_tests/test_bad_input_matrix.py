@@ -6,10 +6,6 @@ subclass) and a piece of the message that names the fix. Every row runs against 
 that changed it) and must leave it as it was: no table added or changed (snapshot ids, row
 counts, metadata files), nothing buffered for a later offline commit, the online store still
 serving the seeded value and nothing for a new entity, no output file.
-
-Rows marked ``xfail(strict=True)`` are known gaps: the input is accepted, or refused with a
-foreign error class or a misleading message. The reason says what happens today; when a gap is
-fixed its row passes, the strict xfail fails, and the mark must go.
 """
 
 from __future__ import annotations
@@ -261,12 +257,6 @@ def labels_window(start: str, end: str = "") -> dict[str, Any]:
 
 def bad(name: str, call: Call, error: type[Exception], fix: str) -> Any:
     return pytest.param(call, error, fix, id=name)
-
-
-def gap(name: str, call: Call, error: type[Exception], fix: str, reason: str) -> Any:
-    """A bad input that is not refused cleanly today; `error` and `fix` are the proposal."""
-    mark = pytest.mark.xfail(strict=True, reason=reason)
-    return pytest.param(call, error, fix, id=name, marks=mark)
 
 
 FRAME_ROWS = [
@@ -784,7 +774,7 @@ ASSET_ROWS = [
         dg.DagsterUnknownPartitionError,
         "Could not find a partition with key `2026-13-45`",
     ),
-    gap(
+    bad(
         "asset features/user_engagement: unknown run config",
         materialize(
             "features/user_engagement",
@@ -793,8 +783,15 @@ ASSET_ROWS = [
         ),
         dg.DagsterInvalidConfigError,
         'unexpected config entry "full_resync"',
-        reason="accepted: the asset declares no config, so Dagster ignores any; the run "
-        "materializes the partition (and creates the user_engagement table)",
+    ),
+    bad(
+        "asset compaction/user_engagement: unknown run config",
+        materialize(
+            "compaction/user_engagement",
+            {"ops": {"compaction__user_engagement": {"config": {"dry_run": True}}}},
+        ),
+        dg.DagsterInvalidConfigError,
+        'unexpected config entry "dry_run"',
     ),
 ]
 

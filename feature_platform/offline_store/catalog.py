@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+
 # The default catalog's module (SQLAlchemy) is imported with ours, not on the first query:
 # pyiceberg imports it lazily, which put ~0.7 s of imports inside the first read of a process.
 import pyiceberg.catalog.sql  # noqa: F401
 from pyiceberg.catalog import Catalog, load_catalog
+from pyiceberg.exceptions import CommitFailedException, CommitStateUnknownException
+from pyiceberg.table import CommitTableResponse, Table
+from pyiceberg.table.update import AddSnapshotUpdate, TableRequirement, TableUpdate
 
 from feature_platform.config import StoreConfig
 from feature_platform.errors import ConfigurationError
 from feature_platform.identifiers import validate_identifier
+
+logger = logging.getLogger(__name__)
 
 CATALOG_NAME = "feature_platform"
 
@@ -27,7 +34,60 @@ def open_catalog(config: StoreConfig) -> Catalog:
     except (ValueError, ImportError) as exc:
         raise ConfigurationError(f"cannot open the {config.catalog_type} catalog: {exc}") from exc
     catalog.create_namespace_if_not_exists(config.namespace)
+    guard_lost_commit_responses(catalog)
     return catalog
+
+
+def guard_lost_commit_responses(catalog: Catalog) -> None:
+    """Report a commit that the catalog applied as committed, even if the answer was lost.
+
+    A lost answer reaches pyiceberg as `CommitFailedException` when a transport retry ran into
+    its own first attempt. pyiceberg takes that exception to mean "not applied": it retries, and
+    on its last attempt deletes the commit's manifests, which the catalog's current snapshot
+    already references, so the table can no longer be read. Before the exception gets there,
+    the table is reloaded: if every snapshot the commit adds is in it, the commit landed and its
+    metadata is returned as the catalog's answer.
+
+    The catalog's own `commit_table` is looked up on each call, so the guard wraps whatever the
+    catalog class does (and a fault injected there, in the failure drills).
+    """
+
+    def guarded_commit_table(
+        table: Table,
+        requirements: tuple[TableRequirement, ...],
+        updates: tuple[TableUpdate, ...],
+    ) -> CommitTableResponse:
+        try:
+            return type(catalog).commit_table(catalog, table, requirements, updates)
+        except (CommitFailedException, CommitStateUnknownException) as exc:
+            landed = _landed(catalog, table, updates)
+            if landed is None:
+                raise
+            logger.warning(
+                "commit to %s was reported failed (%s), but its snapshots are in the table: "
+                "it was applied",
+                ".".join(table.name()),
+                exc,
+            )
+            return landed
+
+    catalog.commit_table = guarded_commit_table  # type: ignore[method-assign]
+
+
+def _landed(
+    catalog: Catalog, table: Table, updates: tuple[TableUpdate, ...]
+) -> CommitTableResponse | None:
+    """The table's metadata if all snapshots `updates` add are in it; None if not or unknowable."""
+    added = {u.snapshot.snapshot_id for u in updates if isinstance(u, AddSnapshotUpdate)}
+    if not added:  # e.g. a schema or property change: nothing identifies it
+        return None
+    try:
+        fresh = catalog.load_table(table.name())
+    except Exception:  # the catalog is unreachable: the original error says more
+        return None
+    if any(fresh.metadata.snapshot_by_id(snapshot_id) is None for snapshot_id in added):
+        return None
+    return CommitTableResponse(metadata=fresh.metadata, metadata_location=fresh.metadata_location)
 
 
 def table_properties(config: StoreConfig) -> dict[str, str]:

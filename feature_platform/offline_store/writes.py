@@ -16,18 +16,30 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pyarrow as pa
-from pyiceberg.exceptions import CommitFailedException, ValidationException
+from pyiceberg.exceptions import (
+    CommitFailedException,
+    CommitStateUnknownException,
+    ValidationException,
+)
 from pyiceberg.expressions import And, BooleanExpression, GreaterThanOrEqual, LessThan
 from pyiceberg.table import Table
 from pyiceberg.table.snapshots import Snapshot
 from sqlalchemy.exc import OperationalError
 
 from feature_platform.errors import CommitConflictError
+from feature_platform.offline_store.guarded_append import guarded_append
 from feature_platform.time_windows import TimeWindow
 
 logger = logging.getLogger(__name__)
 
-RETRYABLE = (CommitFailedException, ValidationException, OperationalError)
+# CommitStateUnknownException: a REST catalog answered 5xx or timed out; the write-id check
+# before the retry tells whether the commit landed.
+RETRYABLE = (
+    CommitFailedException,
+    CommitStateUnknownException,
+    ValidationException,
+    OperationalError,
+)
 OUTER_ATTEMPTS = 6
 WRITE_ID_PROPERTY = "feature-platform.write-id"
 
@@ -74,20 +86,16 @@ def replace_window(
     """
     predicate = window_filter(time_column, window)
 
-    def attempt(table: Table, tag: dict[str, str]) -> bool:
+    def attempt(table: Table, tag: dict[str, str]) -> None:
         has_rows = bool(_files_in(table, predicate))
         if data.num_rows and has_rows:
             table.overwrite(data, overwrite_filter=predicate, snapshot_properties=tag)
         elif data.num_rows:
-            # An append into an empty window is not validated against concurrent appends into
-            # the same window (fast appends never conflict), so check afterwards: files in the
-            # window that this commit did not add mean a concurrent writer filled it too, and
-            # the window is replaced again, now by an overwrite that Iceberg does validate.
-            table.append(data, snapshot_properties=tag)
-            return _files_in(load_table(), predicate) <= _files_added_by(table)
+            # Refused if a concurrent writer filled the window meanwhile: the retry then sees
+            # its rows and overwrites them, so no snapshot ever holds the window twice.
+            guarded_append(table, data, tag, WRITE_ID_PROPERTY, conflict_filter=predicate)
         elif has_rows:
             table.delete(predicate, snapshot_properties=tag)
-        return True
 
     return _commit_with_retry(load_table, attempt, window=window, rows=data.num_rows)
 
@@ -98,13 +106,13 @@ def append(
     """Append rows in one commit; an empty frame commits nothing (no empty data files).
 
     With a `write_id` (e.g. derived from a landing file's name), an append that already
-    committed under that id is not repeated: rerunning a crashed ingest is idempotent.
+    committed under that id is not repeated: rerunning a crashed ingest is idempotent, and of
+    two runs pushing the same file at once only one commits.
     """
 
-    def attempt(table: Table, tag: dict[str, str]) -> bool:
+    def attempt(table: Table, tag: dict[str, str]) -> None:
         if data.num_rows:
-            table.append(data, snapshot_properties=tag)
-        return True
+            guarded_append(table, data, tag, WRITE_ID_PROPERTY)
 
     return _commit_with_retry(
         load_table, attempt, window=None, rows=data.num_rows, write_id=write_id
@@ -115,23 +123,9 @@ def _files_in(table: Table, predicate: BooleanExpression) -> set[str]:
     return {task.file.file_path for task in table.scan(row_filter=predicate).plan_files()}
 
 
-def _files_added_by(table: Table) -> set[str]:
-    """Data files added by the table's current snapshot (the commit just made)."""
-    snapshot = table.current_snapshot()
-    if snapshot is None:
-        return set()
-    return {
-        entry.data_file.file_path
-        for manifest in snapshot.manifests(table.io)
-        if manifest.added_snapshot_id == snapshot.snapshot_id
-        for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True)
-        if entry.snapshot_id == snapshot.snapshot_id
-    }
-
-
 def _commit_with_retry(
     load_table: Callable[[], Table],
-    operation: Callable[[Table, dict[str, str]], bool],
+    operation: Callable[[Table, dict[str, str]], None],
     *,
     window: TimeWindow | None,
     rows: int,
@@ -142,18 +136,18 @@ def _commit_with_retry(
     Every snapshot of one logical write carries the same write id, so the result (and time
     travel) can tell this write's snapshots from those of writers it raced with. Before each
     retry (and before the first attempt of a caller-named write) the table is checked for that
-    id: a commit that succeeded but reported failure (a lost response) is not applied twice.
+    id: a commit that succeeded but reported failure (a lost response), or that a concurrent
+    writer of the same write id made, is not applied twice.
     """
     tag = {WRITE_ID_PROPERTY: write_id or uuid.uuid4().hex}
     conflicts = 0
-    redone = False
     while True:
         try:
             table = load_table()
-            already = (conflicts or write_id) and not redone
-            if already and snapshots_of_write(table, tag[WRITE_ID_PROPERTY]):
-                return _result(table, tag[WRITE_ID_PROPERTY], window=window, rows=rows)
-            done = operation(table, tag)
+            if (conflicts or write_id) and snapshots_of_write(table, tag[WRITE_ID_PROPERTY]):
+                break
+            operation(table, tag)
+            break
         except RETRYABLE as exc:
             conflicts += 1
             if conflicts >= OUTER_ATTEMPTS:
@@ -167,19 +161,8 @@ def _commit_with_retry(
                 "commit to %s failed (%s); retrying in %.2fs", _name(load_table), exc, pause
             )
             time.sleep(pause)
-            continue
-        if done:
-            return _result(table, tag[WRITE_ID_PROPERTY], window=window, rows=rows)
-        if redone:  # a replacement overwrite must not be followed by another append
-            raise CommitConflictError(
-                f"{window} of {_name(load_table)} kept being filled concurrently"
-            )
-        # Our append landed beside a concurrent writer's: the next attempt sees rows in the
-        # window and overwrites them all, which Iceberg validates, so this happens at most once.
-        logger.warning(
-            "a concurrent writer filled %s of %s too; replacing it", window, _name(load_table)
-        )
-        redone = True
+    # `table` holds the committed state: pyiceberg updates it in place on commit.
+    return _result(table, tag[WRITE_ID_PROPERTY], window=window, rows=rows)
 
 
 def _name(load_table: Callable[[], Table]) -> str:

@@ -14,6 +14,7 @@ from feature_platform.orchestration.partitions import (
     windows_in,
 )
 from feature_platform.orchestration.resources import FeatureStoreResource
+from feature_platform.orchestration.run_config import NoOptions
 from feature_platform.sources import FeatureGroupDefinition
 from feature_platform.specs import PARTITION_WIDTH
 
@@ -58,7 +59,7 @@ def build_feature_group_definitions(definition: FeatureGroupDefinition) -> dg.De
         pool=f"iceberg_{group.name}",
     )
     def feature_group_asset(
-        context: dg.AssetExecutionContext, feature_store: FeatureStoreResource
+        context: dg.AssetExecutionContext, config: NoOptions, feature_store: FeatureStoreResource
     ) -> dg.MaterializeResult[None]:
         store = feature_store.get_store()
         store.apply(group)

@@ -6,6 +6,7 @@ from feature_platform.maintenance.compaction import plan_compaction
 from feature_platform.maintenance.runner import MaintenanceReport, maintain_group
 from feature_platform.orchestration.feature_assets import feature_asset_key
 from feature_platform.orchestration.resources import FeatureStoreResource
+from feature_platform.orchestration.run_config import NoOptions
 from feature_platform.sources import FeatureGroupDefinition
 
 MAINTENANCE_PREFIX = "compaction"
@@ -35,7 +36,7 @@ def build_maintenance_definitions(definition: FeatureGroupDefinition) -> dg.Defi
         pool=f"iceberg_{group.name}",
     )
     def maintenance(
-        context: dg.AssetExecutionContext, feature_store: FeatureStoreResource
+        context: dg.AssetExecutionContext, config: NoOptions, feature_store: FeatureStoreResource
     ) -> dg.MaterializeResult[None]:
         report = maintain_group(feature_store.get_store(), group.name, policy)
         for message in report.compaction.skipped:

@@ -4,6 +4,11 @@ The asset's cursor (the offline snapshot it last synced) is kept in its own mate
 metadata, so the code stays stateless and any run launcher can run it; a run that fails records
 nothing and the next one starts from the same cursor (online writes are latest-wins, so redoing
 part of a sync is harmless).
+
+Each sync first records an observation ("sync started"). A started sync with no materialization
+after it stopped part way (it failed, or its process was killed): the online store may then
+hold values the offline table held only in between, so the next sync rewrites every entity of
+the changed windows instead of skipping those that look unchanged since the cursor.
 """
 
 import dagster as dg
@@ -63,7 +68,21 @@ def build_online_definitions(
         feature_store: FeatureStoreResource,
     ) -> dg.MaterializeResult[None]:
         cursor = None if config.full_resync else _last_cursor(context, key)
-        report = sync_online(feature_store.get_store(), group.name, cursor)
+        interrupted = _a_sync_stopped_part_way(context, key)
+        if interrupted:
+            context.log.warning(
+                f"{group.name}: a previous sync started and did not finish; entities of the "
+                "changed windows are rewritten even where they look unchanged since the cursor"
+            )
+        context.log_event(
+            dg.AssetObservation(
+                asset_key=key,
+                metadata={"sync_started_from": dg.MetadataValue.text(str(cursor or "none"))},
+            )
+        )
+        report = sync_online(
+            feature_store.get_store(), group.name, cursor, after_interrupted_sync=interrupted
+        )
         context.log.info(
             f"{group.name}: {report.items_written} items written, {report.items_skipped} "
             f"refused as stale, {report.entities_superseded} superseded, "
@@ -83,6 +102,15 @@ def _last_cursor(context: dg.AssetExecutionContext, key: dg.AssetKey) -> int | N
     return int(text) if text.isdigit() else None
 
 
+def _a_sync_stopped_part_way(context: dg.AssetExecutionContext, key: dg.AssetKey) -> bool:
+    """Whether the latest "sync started" observation has no materialization after it."""
+    started = context.instance.fetch_observations(key, limit=1).records
+    if not started:
+        return False
+    finished = context.instance.fetch_materializations(key, limit=1).records
+    return not finished or finished[0].storage_id < started[0].storage_id
+
+
 def sync_metadata(report: SyncReport) -> dict[str, dg.MetadataValue]:
     return {
         CURSOR_METADATA: dg.MetadataValue.text(
@@ -90,6 +118,7 @@ def sync_metadata(report: SyncReport) -> dict[str, dg.MetadataValue]:
         ),
         "from_snapshot_id": dg.MetadataValue.text(str(report.from_snapshot_id or "none")),
         "bootstrap": dg.MetadataValue.bool(report.bootstrap),
+        "after_interrupted_sync": dg.MetadataValue.bool(report.after_interrupted_sync),
         "windows_examined": dg.MetadataValue.int(report.windows_examined),
         "windows_expired": dg.MetadataValue.int(report.windows_expired),
         "rows_read": dg.MetadataValue.int(report.rows_read),

@@ -14,6 +14,7 @@ import dagster as dg
 
 from feature_platform.orchestration.feature_assets import feature_asset_key
 from feature_platform.orchestration.resources import FeatureStoreResource
+from feature_platform.orchestration.run_config import NoOptions
 from feature_platform.snowflake.registration import (
     check_snowflake_readable,
     execute_statements,
@@ -98,6 +99,7 @@ def build_snowflake_definitions(definition: FeatureGroupDefinition) -> dg.Defini
     )
     def register(
         context: dg.AssetExecutionContext,
+        config: NoOptions,
         feature_store: FeatureStoreResource,
         snowflake: SnowflakeRegistrationResource,
     ) -> dg.MaterializeResult:  # type: ignore[type-arg]  # unparametrised: it carries a check

@@ -6,6 +6,7 @@ from feature_platform.demo.event_log import ClickEventLog
 from feature_platform.errors import ConfigurationError
 from feature_platform.orchestration.partitions import partitions_def_for, windows_in
 from feature_platform.orchestration.resources import FeatureStoreResource
+from feature_platform.orchestration.run_config import NoOptions
 from feature_platform.sources import Source
 
 
@@ -35,7 +36,7 @@ def build_click_events_definitions(log: ClickEventLog) -> dg.Definitions:
         pool=f"iceberg_{log.table_name}",
     )
     def click_events(
-        context: dg.AssetExecutionContext, feature_store: FeatureStoreResource
+        context: dg.AssetExecutionContext, config: NoOptions, feature_store: FeatureStoreResource
     ) -> dg.MaterializeResult[None]:
         store = feature_store.get_store()
         rows = 0

@@ -116,16 +116,6 @@ def test_two_processes_racing_on_one_partition_end_with_exactly_one_copy(race: R
     assert_no_empty_files(table)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "bug: two runs writing into an empty window both append (fast appends are not "
-        "validated), so the table's current snapshot holds the window twice until the later "
-        "writer's check replaces it; any reader in between (a training set, the online sync, "
-        "Snowflake's refresh) sees duplicate rows"
-    ),
-)
 def test_no_reader_ever_sees_a_raced_window_twice(race: Race) -> None:
     table = race.store.table(workers.GROUP)
     ever_current = [entry.snapshot_id for entry in table.metadata.snapshot_log]

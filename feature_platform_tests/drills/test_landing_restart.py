@@ -202,16 +202,6 @@ def test_a_push_run_killed_after_its_commit_is_relaunched_and_lands_once(
     _assert_each_file_once(landing_home, files)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "bug: with its cursor lost, the sensor batches a file still in flight with a newly "
-        "arrived one under a new run key, so the daemon launches a second run holding the "
-        "same file; two runs pushing one file at once both pass the write-id check before "
-        "either commits, and pyiceberg's own commit retry appends the file's rows twice"
-    ),
-)
 def test_a_lost_cursor_while_a_run_is_in_flight_does_not_push_a_file_twice(
     landing_home: Path,
     tmp_path: Path,

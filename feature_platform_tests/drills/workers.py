@@ -241,3 +241,35 @@ def push_run_at(
             outcome[key] = f"{type(exc).__name__}: {exc}"
     store.close()
     return outcome
+
+
+# --- drill 5b: the online sync asset, killed inside its run ----------------------------------
+
+
+def online_asset_run_then_die(home: str, instance_dir: str, group: str, keep: int) -> None:
+    """A run of the deployment's `online/<group>` asset that dies after `keep` online items.
+
+    The run is recorded in the persistent Dagster instance at `instance_dir` (the one the test
+    reads), up to the kill: its "sync started" observation and no materialization.
+    """
+    import dagster as dg
+
+    from feature_platform.definitions import build_definitions
+    from feature_platform.online_store.embedded import EmbeddedOnlineStore
+    from feature_platform.orchestration.resources import FeatureStoreResource
+
+    write = EmbeddedOnlineStore.write
+
+    def write_part_then_die(self: Any, group_spec: Any, frame: pl.DataFrame, **kwargs: Any) -> Any:
+        write(self, group_spec, frame.head(keep), **kwargs)
+        die()
+
+    EmbeddedOnlineStore.write = write_part_then_die  # type: ignore[method-assign]
+    asset = build_definitions().get_assets_def(dg.AssetKey(["online", group]))
+    with dg.DagsterInstance.from_config(instance_dir) as instance:
+        dg.materialize(
+            [asset],
+            instance=instance,
+            resources={"feature_store": FeatureStoreResource(home=home)},
+        )
+    raise AssertionError("the sync run should have been killed half way")
