@@ -3,7 +3,9 @@
 pyiceberg retries a commit that lost a race (`commit.retry.num-retries`), but refuses to retry an
 overwrite whose deleted region changed underneath it (`ValidationException`). Replacing a window
 is a pure function of the window, so for those we reload the table and redo the whole operation:
-the last writer's rows win and no window is ever doubled.
+the last writer's rows win and no window is ever doubled. Appends (a first write into an empty
+window, a streaming micro-batch) are validated the same way (`guarded_append`), which pyiceberg's
+own fast append is not.
 """
 
 from __future__ import annotations
