@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import os
+from typing import Protocol, TypeVar
 
 from feature_platform.demo.feature_groups import DEMO_FEATURE_GROUPS
 from feature_platform.demo.training_sets import DEMO_TRAINING_SETS
@@ -24,21 +25,7 @@ def load_feature_groups(module: str | None = None) -> tuple[FeatureGroupDefiniti
         ConfigurationError: The module cannot be imported or has no ``FEATURE_GROUPS``.
         InvalidSpecError: Two definitions share a name.
     """
-    module = module or os.environ.get("FEATURE_PLATFORM_REGISTRY")
-    if module:
-        try:
-            definitions = tuple(importlib.import_module(module).FEATURE_GROUPS)
-        except (ImportError, AttributeError) as exc:
-            raise ConfigurationError(
-                f"cannot load FEATURE_GROUPS from registry module {module!r}: {exc}"
-            ) from exc
-    else:
-        definitions = DEMO_FEATURE_GROUPS
-    names = [d.name for d in definitions]
-    duplicated = sorted({n for n in names if names.count(n) > 1})
-    if duplicated:
-        raise InvalidSpecError(f"feature groups registered twice: {duplicated}")
-    return definitions
+    return _load(module, "FEATURE_GROUPS", DEMO_FEATURE_GROUPS, "feature groups", required=True)
 
 
 def load_training_sets(module: str | None = None) -> tuple[TrainingSetDefinition, ...]:
@@ -48,18 +35,35 @@ def load_training_sets(module: str | None = None) -> tuple[TrainingSetDefinition
         ConfigurationError: The module cannot be imported.
         InvalidSpecError: Two training sets share a name.
     """
+    return _load(module, "TRAINING_SETS", DEMO_TRAINING_SETS, "training sets", required=False)
+
+
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+_T = TypeVar("_T", bound=_Named)
+
+
+def _load(
+    module: str | None, attribute: str, demo: tuple[_T, ...], what: str, *, required: bool
+) -> tuple[_T, ...]:
+    """`attribute` of the registry module (the demo's definitions when none is set)."""
     module = module or os.environ.get("FEATURE_PLATFORM_REGISTRY")
+    definitions = demo
     if module:
         try:
-            definitions = tuple(getattr(importlib.import_module(module), "TRAINING_SETS", ()))
-        except ImportError as exc:
+            loaded = importlib.import_module(module)
+            definitions = tuple(
+                getattr(loaded, attribute) if required else getattr(loaded, attribute, ())
+            )
+        except (ImportError, AttributeError) as exc:
             raise ConfigurationError(
-                f"cannot load TRAINING_SETS from registry module {module!r}: {exc}"
+                f"cannot load {attribute} from registry module {module!r}: {exc}"
             ) from exc
-    else:
-        definitions = DEMO_TRAINING_SETS
     names = [d.name for d in definitions]
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
-        raise InvalidSpecError(f"training sets registered twice: {duplicated}")
+        raise InvalidSpecError(f"{what} registered twice: {duplicated}")
     return definitions
