@@ -74,6 +74,10 @@ class ContentChangedError(FeaturePlatformError):
     """A maintenance rewrite would have changed the table's content; it was not committed."""
 
 
+class StoreClosedError(FeaturePlatformError):
+    """The store was closed: it takes no more writes."""
+
+
 class CommitConflictError(FeaturePlatformError):
     """A commit kept conflicting with concurrent writers after every retry."""
 

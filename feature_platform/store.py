@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import concurrent.futures.thread  # noqa: F401 - its exit hook must be registered first
 import datetime as dt
+import logging
 import os
 import threading
 import warnings
@@ -32,6 +33,7 @@ from feature_platform.errors import (
     FeatureNotOnlineError,
     InvalidRequestError,
     InvalidSpecError,
+    StoreClosedError,
     UnknownFeatureError,
     UnknownFeatureGroupError,
 )
@@ -61,12 +63,17 @@ from feature_platform.training.retrieval import AsOf, TrainingSet, build_trainin
 WriteTarget = Literal["offline", "online", "both"]
 
 # Stores with possibly buffered rows; flushed on a clean interpreter exit so no push is lost.
+logger = logging.getLogger(__name__)
+
 _OPEN_STORES: weakref.WeakSet[FeatureStore] = weakref.WeakSet()
 
 
 def _flush_open_stores() -> None:
     for store in list(_OPEN_STORES):
-        store.flush()
+        try:
+            store.flush()
+        except Exception:  # one store's failure must not keep the others' rows from committing
+            logger.exception("could not commit the buffered rows of %r at exit", store)
 
 
 # Registered as a threading exit hook, not with `atexit`: by the time `atexit` handlers run,
@@ -102,6 +109,9 @@ class PushResult:
         offline_commits: Offline commits made by this call (buffered rows of earlier calls
             included); empty while the rows wait in the buffer.
         offline_pending_rows: Rows of this group still waiting for an offline commit.
+        offline_error: Why the group's last offline commit failed, while its rows (this
+            write's included) stay buffered; they are retried by the buffer's timer, `flush`
+            and `close`, so do not write them again. None when nothing failed.
     """
 
     group: str
@@ -109,6 +119,7 @@ class PushResult:
     online: OnlineWriteReport | None
     offline_commits: tuple[WriteResult, ...]
     offline_pending_rows: int
+    offline_error: str | None = None
 
 
 class FeatureStore:
@@ -129,6 +140,7 @@ class FeatureStore:
             max_rows=self.config.offline_buffer_rows,
             max_seconds=self.config.offline_buffer_seconds,
         )
+        self._closed = False
         _OPEN_STORES.add(self)
 
     @classmethod
@@ -167,6 +179,7 @@ class FeatureStore:
 
     def close(self) -> None:
         """Commit buffered offline rows and release the online store's connections."""
+        self._closed = True
         self._buffer.close()
         _OPEN_STORES.discard(self)
         if "online" in self.__dict__:
@@ -313,6 +326,8 @@ class FeatureStore:
             InvalidWindowError: The window is reversed or naive.
         """
         window = TimeWindow.of(start, end)
+        # Pushed rows still buffered would otherwise land after the replacement, in its window.
+        self._flush_pending(name)
         table = self._table(name)
         rows = prepare_frame(self._spec_of(table), frame, window=window)
         data = self._arrow_for(table, rows)
@@ -335,11 +350,19 @@ class FeatureStore:
         With an `idempotency_key`, offline rows are committed at once under that key, and a
         later write with the same key commits nothing (for reruns of a file's ingest).
 
+        A buffered offline commit that fails does not raise here: the rows stay buffered and are
+        retried, and `offline_error` says what failed (writing the rows again would double them).
+
         Raises:
             InvalidFrameError: (and subclasses) the frame does not fit the group; nothing written.
             FeatureNotOnlineError: `to` includes the online store but the group is not online.
             ConfigurationError: `to` is not one of the three targets.
+            StoreClosedError: The store was closed.
         """
+        if self._closed:
+            raise StoreClosedError(
+                f"cannot write to {name!r}: this store was closed; open a new FeatureStore"
+            )
         if to not in ("offline", "online", "both"):
             raise ConfigurationError(f"write(to={to!r}): use 'offline', 'online' or 'both'")
         if idempotency_key is not None and (
@@ -370,11 +393,12 @@ class FeatureStore:
             online=online,
             offline_commits=tuple(commits),
             offline_pending_rows=self._buffer.pending_rows(name),
+            offline_error=str(failure) if (failure := self._buffer.failure(name)) else None,
         )
 
-    def _commit_buffered(self, name: str, rows: pl.DataFrame) -> WriteResult:
+    def _commit_buffered(self, name: str, rows: pl.DataFrame, write_id: str) -> WriteResult:
         table = self._table(name)
-        return append(self._loader(name, table), self._arrow_for(table, rows))
+        return append(self._loader(name, table), self._arrow_for(table, rows), write_id=write_id)
 
     # --- reads ---------------------------------------------------------------------------------
 

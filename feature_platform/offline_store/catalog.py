@@ -60,7 +60,15 @@ def guard_lost_commit_responses(catalog: Catalog) -> None:
         try:
             return type(catalog).commit_table(catalog, table, requirements, updates)
         except (CommitFailedException, CommitStateUnknownException) as exc:
-            landed = _landed(catalog, table, updates)
+            try:
+                landed = _landed(catalog, table, updates)
+            except Exception as reload_error:
+                # Whether it landed is unknown. pyiceberg deletes the commit's files only on
+                # CommitFailedException, so say "unknown": the store's retry checks the write id.
+                raise CommitStateUnknownException(
+                    f"{exc}; and reloading the table to see whether the commit landed failed: "
+                    f"{reload_error}"
+                ) from exc
             if landed is None:
                 raise
             logger.warning(
@@ -77,14 +85,12 @@ def guard_lost_commit_responses(catalog: Catalog) -> None:
 def _landed(
     catalog: Catalog, table: Table, updates: tuple[TableUpdate, ...]
 ) -> CommitTableResponse | None:
-    """The table's metadata if all snapshots `updates` add are in it; None if not or unknowable."""
+    """The table's metadata if all snapshots `updates` add are in it; None if they are not, or
+    if nothing identifies the commit. Raises what reloading the table raises."""
     added = {u.snapshot.snapshot_id for u in updates if isinstance(u, AddSnapshotUpdate)}
     if not added:  # e.g. a schema or property change: nothing identifies it
         return None
-    try:
-        fresh = catalog.load_table(table.name())
-    except Exception:  # the catalog is unreachable: the original error says more
-        return None
+    fresh = catalog.load_table(table.name())
     if any(fresh.metadata.snapshot_by_id(snapshot_id) is None for snapshot_id in added):
         return None
     return CommitTableResponse(metadata=fresh.metadata, metadata_location=fresh.metadata_location)

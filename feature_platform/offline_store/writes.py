@@ -153,6 +153,9 @@ def _commit_with_retry(
         except RETRYABLE as exc:
             conflicts += 1
             if conflicts >= OUTER_ATTEMPTS:
+                if _landed_after_all(load_table, tag[WRITE_ID_PROPERTY]):
+                    table = load_table()  # the last attempt's answer was lost, not its commit
+                    break
                 raise CommitConflictError(
                     f"could not commit to {_name(load_table)} after {OUTER_ATTEMPTS} attempts "
                     f"({type(exc).__name__}: {exc}); if writers are racing, lower the write "
@@ -165,6 +168,15 @@ def _commit_with_retry(
             time.sleep(pause)
     # `table` holds the committed state: pyiceberg updates it in place on commit.
     return _result(table, tag[WRITE_ID_PROPERTY], window=window, rows=rows)
+
+
+def _landed_after_all(load_table: Callable[[], Table], write_id: str) -> bool:
+    """Whether a write whose every attempt reported failure committed anyway (its last
+    answer was lost); False when that cannot be found out either."""
+    try:
+        return bool(snapshots_of_write(load_table(), write_id))
+    except Exception:  # the catalog is unreachable: report the write as failed
+        return False
 
 
 def _name(load_table: Callable[[], Table]) -> str:
@@ -188,7 +200,14 @@ def _result(table: Table, write_id: str, *, window: TimeWindow | None, rows: int
     """Sum the summaries of this write's snapshots (an overwrite adds a delete and an append)."""
     mine = snapshots_of_write(table, write_id)
     totals = dict.fromkeys(
-        ("added-data-files", "deleted-data-files", "added-files-size", "deleted-records"), 0
+        (
+            "added-data-files",
+            "deleted-data-files",
+            "added-files-size",
+            "added-records",
+            "deleted-records",
+        ),
+        0,
     )
     for snapshot in mine:
         summary = snapshot.summary.additional_properties if snapshot.summary else {}
@@ -197,7 +216,9 @@ def _result(table: Table, write_id: str, *, window: TimeWindow | None, rows: int
     return WriteResult(
         table=".".join(table.name()),
         rows_written=rows,
-        rows_replaced=totals["deleted-records"],
+        # Files of a partition the window only covers in part are rewritten with the rows
+        # outside the window: those rows were deleted and added back, not replaced.
+        rows_replaced=totals["deleted-records"] - (totals["added-records"] - rows),
         files_added=totals["added-data-files"],
         files_removed=totals["deleted-data-files"],
         bytes_added=totals["added-files-size"],

@@ -54,6 +54,7 @@ class LosingCatalog:
         self.fail_first = fail_first
         self.calls = 0
         self.applied_then_lost = 0
+        self.reload_failed = False
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         self.calls += 1
@@ -150,5 +151,35 @@ def test_a_commit_applied_but_reported_failed_on_the_last_attempt_keeps_the_tabl
     assert losing.applied_then_lost == 1
     assert result.committed
     table = store.table(GROUP)
-    assert_every_snapshot_whole(table)  # fails: the committed snapshot's manifest list is gone
+    assert_every_snapshot_whole(table)  # pyiceberg alone deleted the applied snapshot's files
     assert _holds_new_once(content(table))
+
+
+def test_a_lost_answer_and_a_failed_reload_on_the_last_attempt_keep_the_table_whole(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same network blip loses the commit's answer and fails the reload that would tell
+    whether it landed: the outcome is unknown, and nothing the commit wrote may be deleted."""
+    store = _store(home, commit_retries=0)  # the first attempt is pyiceberg's last
+    losing = LosingCatalog(store.catalog, "commit-failed")
+    catalog_class = type(store.catalog)
+    load_table = catalog_class.load_table
+
+    def load_failing_after_the_loss(catalog: Catalog, *args: Any, **kwargs: Any) -> Any:
+        if losing.applied_then_lost and not losing.reload_failed:
+            losing.reload_failed = True
+            raise lost_response("operational-error")
+        return load_table(catalog, *args, **kwargs)
+
+    monkeypatch.setattr(catalog_class, "commit_table", losing)
+    monkeypatch.setattr(catalog_class, "load_table", load_failing_after_the_loss)
+
+    result = WRITES["append"](store)
+
+    monkeypatch.undo()
+    assert losing.applied_then_lost == 1 and losing.reload_failed
+    assert result.committed
+    table = store.table(GROUP)
+    assert_every_snapshot_whole(table)
+    assert _holds_new_once(content(table))
+    assert len(_write_ids_since(store, set())) == 1
