@@ -52,6 +52,7 @@ from feature_platform.offline_store.schema import (
 from feature_platform.offline_store.validation import prepare_frame
 from feature_platform.offline_store.writes import WriteResult, append, replace_window
 from feature_platform.online_store import OnlineStore, OnlineWriteReport, open_online_store
+from feature_platform.online_store.limits import DEFAULT_TTL_ATTRIBUTE, check_storable
 from feature_platform.serving import OnlineFeatureReader
 from feature_platform.specs import EVENT_TIME_COLUMN, FeatureGroup
 from feature_platform.streaming.buffer import OfflineBuffer
@@ -329,7 +330,9 @@ class FeatureStore:
         # Pushed rows still buffered would otherwise land after the replacement, in its window.
         self._flush_pending(name)
         table = self._table(name)
-        rows = prepare_frame(self._spec_of(table), frame, window=window)
+        group = self._spec_of(table)
+        rows = prepare_frame(group, frame, window=window)
+        self._check_storable_online(group, rows)
         data = self._arrow_for(table, rows)
         return replace_window(self._loader(name, table), data, EVENT_TIME_COLUMN, window)
 
@@ -379,6 +382,7 @@ class FeatureStore:
                 "online store; write to='offline', or set online=True and apply the group"
             )
         rows = prepare_frame(group, frame)
+        self._check_storable_online(group, rows)
         online = self.online.write(group, rows) if to != "offline" else None
         commits: list[WriteResult] = []
         if to != "online" and not rows.is_empty():
@@ -395,6 +399,13 @@ class FeatureStore:
             offline_pending_rows=self._buffer.pending_rows(name),
             offline_error=str(failure) if (failure := self._buffer.failure(name)) else None,
         )
+
+    def _check_storable_online(self, group: FeatureGroup, rows: pl.DataFrame) -> None:
+        """Every offline row of an online group may become an entity's latest value, to be
+        synced: refuse here, with the rows in hand, what the online store could never hold."""
+        if group.online:
+            ttl_attribute = self.config.online_settings.get("ttl_attribute", DEFAULT_TTL_ATTRIBUTE)
+            check_storable(group, rows, str(ttl_attribute) if ttl_attribute else None)
 
     def _commit_buffered(self, name: str, rows: pl.DataFrame, write_id: str) -> WriteResult:
         table = self._table(name)

@@ -20,6 +20,7 @@ import polars as pl
 
 from feature_platform.dtypes import FLOAT_TYPES
 from feature_platform.errors import InvalidValueError, ItemTooLargeError
+from feature_platform.online_store.keys import encode_keys
 from feature_platform.specs import CREATED_AT_COLUMN, EVENT_TIME_COLUMN, FeatureGroup
 
 MAX_ITEM_BYTES = 400 * 1024
@@ -134,6 +135,34 @@ def check_item_limits(
             + _describe(group, frame, large, sizes)
             + "; store shorter values or split the group"
         )
+
+
+def check_storable(group: FeatureGroup, frame: pl.DataFrame, ttl_attribute: str | None) -> None:
+    """Refuse rows of an online group that its online store could never hold.
+
+    Offline writes of an online group run this on every row, because any of them may become an
+    entity's latest value: one the online store refuses would then fail every sync of the
+    group. Sizes are bounded first, so a frame of ordinary rows is decided without encoding its
+    keys.
+
+    Raises:
+        InvalidValueError: A float outside DynamoDB's number range.
+        ItemTooLargeError: A row's item or key would exceed DynamoDB's limits.
+    """
+    check_numbers(group, frame)
+    if frame.is_empty():
+        return
+    # An encoded key is at most twice its values' bytes (escaping) plus one separator per key.
+    longest_key = sum(
+        2 * _longest_bytes(frame.get_column(key)) + 1
+        if group.entity.key_dtype(key) == "string"
+        else 21
+        for key in group.join_keys
+    )
+    if longest_key <= MAX_KEY_BYTES and _upper_bound(group, frame, ttl_attribute) <= MAX_ITEM_BYTES:
+        return
+    pks = encode_keys([frame.get_column(key).to_list() for key in group.join_keys])
+    check_item_limits(group, frame, [pk for pk in pks if pk is not None], ttl_attribute)
 
 
 def _upper_bound(group: FeatureGroup, frame: pl.DataFrame, ttl_attribute: str | None) -> int:
