@@ -4,6 +4,12 @@ Each tick lists ``<landing>/<group>/`` and launches a small run for the files no
 The cursor holds the files in flight (launched, not yet moved away by their run), so a sensor
 restart launches nothing twice; the run key does the same inside Dagster. A file whose run died
 without moving it is relaunched once it has been in flight for `relaunch_after_seconds`.
+
+A run tells two kinds of failure apart. A bad file (unreadable, or rows that do not fit the
+group) is quarantined: pushing it again would fail the same way. A store that cannot take the
+rows now (catalog unreachable, commits conflicting after every retry, online store throttled)
+leaves the file pending and fails the run retryably: Dagster's run retries, or else the sensor's
+relaunch, push it again, and its write id makes that commit it once.
 """
 
 import json
@@ -11,7 +17,7 @@ import time
 
 import dagster as dg
 
-from feature_platform.errors import FeaturePlatformError
+from feature_platform.errors import FeaturePlatformError, InvalidFrameError, UnknownFeatureError
 from feature_platform.orchestration.resources import FeatureStoreResource
 from feature_platform.sources import FeatureGroupDefinition
 from feature_platform.store import FeatureStore
@@ -19,6 +25,10 @@ from feature_platform.streaming.landing import LandingFile, LandingFileError, La
 
 FILES_PER_RUN = 20
 RELAUNCH_AFTER_SECONDS = 1800.0
+# Errors of a write that say the file's rows are bad, so a retry would fail the same way. Any
+# other error of the store (`CommitConflictError`, `OnlineStoreError`, ...) is about the store
+# or the deployment, not the file: the file must stay pending.
+FILE_ERRORS = (InvalidFrameError, UnknownFeatureError)
 
 
 def landing_job_name(group: str) -> str:
@@ -35,8 +45,16 @@ def push_landing_file(store: FeatureStore, zone: LandingZone, file: LandingFile)
     """Push one file (online too when the group is online) and move it to ``_processed``.
 
     Raises:
-        LandingFileError: The file is unreadable or its rows do not fit the group; it stays
-            in place for the caller to quarantine.
+        LandingFileError: The file itself is bad: unreadable, or its rows do not fit the group
+            (`InvalidFrameError`, `UnknownFeatureError`). It stays in place for the caller to
+            quarantine.
+        FeaturePlatformError: Any other: the store cannot take the rows now (`CommitConflictError`
+            when the catalog is unreachable or commits kept conflicting, `OnlineStoreError` when
+            the online store throttles or fails), or the group is not applied. The file is fine
+            and stays pending; pushing it again commits it once (same write id), and rewrites
+            the online values it may already have written (latest wins, so no harm).
+        OSError: The file could not be fetched or moved (storage unreachable, or another run
+            filed it away meanwhile); it is not quarantined either.
     """
     group = store.get_feature_group(file.group)
     frame = zone.read(file)
@@ -47,7 +65,7 @@ def push_landing_file(store: FeatureStore, zone: LandingZone, file: LandingFile)
             to="both" if group.online else "offline",
             idempotency_key=file.write_id,
         )
-    except FeaturePlatformError as exc:
+    except FILE_ERRORS as exc:
         raise LandingFileError(f"{file.name}: {exc}") from exc
     zone.mark_processed(file)
     online = result.online
@@ -80,24 +98,52 @@ def build_landing_definitions(definition: FeatureGroupDefinition) -> dg.Definiti
         for key in gone:  # processed by an earlier attempt of this run, or replaced since
             context.log.info(f"{key}: no longer waiting in the landing zone; skipped")
         totals = {"files": 0, "rows": 0, "online_items_written": 0, "online_items_skipped": 0}
-        failures = []
-        for file in files:
-            try:
-                counts = push_landing_file(store, zone, file)
-            except LandingFileError as exc:
-                where = zone.quarantine(file, str(exc))
-                failures.append(f"{file.name}: {exc} (moved to {where})")
-                continue
-            totals["files"] += 1
-            for name, value in counts.items():
-                totals[name] += value
-            context.log.info(f"{file.name}: {counts['rows']} rows pushed")
-        store.close()
+        quarantined: list[str] = []
+        unavailable: FeaturePlatformError | None = None
+        left: list[str] = []  # files this run leaves pending, for a retry or relaunch
+        try:
+            for index, file in enumerate(files):
+                try:
+                    counts = push_landing_file(store, zone, file)
+                except LandingFileError as exc:
+                    where = zone.quarantine(file, str(exc))
+                    quarantined.append(f"{file.name}: {exc} (moved to {where})")
+                    context.log.error(f"{file.name}: quarantined to {where}: {exc}")
+                    continue
+                except FeaturePlatformError as exc:
+                    # The store, not the file: the files after it would wait out the same
+                    # outage (each through its commit retries), so they wait for the retry too.
+                    unavailable = exc
+                    left = [f.name for f in files[index:]]
+                    context.log.warning(f"{file.name}: not pushed now, left pending: {exc}")
+                    break
+                totals["files"] += 1
+                for name, value in counts.items():
+                    totals[name] += value
+                context.log.info(f"{file.name}: {counts['rows']} rows pushed")
+        finally:
+            store.close()
         context.add_output_metadata({name: dg.MetadataValue.int(v) for name, v in totals.items()})
-        if failures:
+        if unavailable is not None:
+            # Retryable (the default): run retries rerun this op, and the sensor relaunches the
+            # files still pending after `relaunch_after_seconds`; write ids make reruns safe.
             raise dg.Failure(
-                description=f"{len(failures)} landing file(s) of {group.name} were quarantined",
-                metadata={"quarantined": dg.MetadataValue.json(failures)},
+                description=(
+                    f"{len(left)} landing file(s) of {group.name} could not be pushed now and "
+                    f"stay pending for a retry ({type(unavailable).__name__}: {unavailable})"
+                    + (f"; {len(quarantined)} were quarantined" if quarantined else "")
+                ),
+                metadata={
+                    "pending": dg.MetadataValue.json(left),
+                    "quarantined": dg.MetadataValue.json(quarantined),
+                },
+                allow_retries=True,
+            ) from unavailable
+        if quarantined:
+            # Not retryable: the quarantined files are gone, a retry would change nothing.
+            raise dg.Failure(
+                description=f"{len(quarantined)} landing file(s) of {group.name} were quarantined",
+                metadata={"quarantined": dg.MetadataValue.json(quarantined)},
                 allow_retries=False,
             )
 

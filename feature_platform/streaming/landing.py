@@ -3,9 +3,11 @@
 Producers (a stream consumer, a CDC job) drop files of feature rows under
 ``<landing>/<group>/`` - a local folder by default, an ``s3://`` prefix in production. Each file
 is pushed once (to the offline table under a write id derived from the file, so a rerun after a
-crash commits nothing twice) and then moved to ``_processed/``; a file that cannot be pushed is
-moved to ``_quarantine/`` with an ``.error.txt`` beside it saying why, so it is neither retried
-forever nor skipped silently.
+crash commits nothing twice) and then moved to ``_processed/``; a file that is itself bad
+(unreadable, or rows that do not fit the group) is moved to ``_quarantine/`` with an
+``.error.txt`` beside it saying why, so it is neither retried forever nor skipped silently. A
+good file the store cannot take right now (catalog or online store unavailable) stays where it
+is for the next run.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from feature_platform.identifiers import validate_identifier
 FORMATS = (".parquet", ".csv", ".json")
 PROCESSED = "_processed"
 QUARANTINE = "_quarantine"
+# An ISO-8601 date and time (``T`` or a space between), seconds and fraction optional, then
+# optionally ``Z`` or an offset: what a JSON producer writes for an instant.
+ISO_DATETIME = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)?$"
 
 
 @dataclass(frozen=True)
@@ -101,7 +106,17 @@ class LandingZone:
         return bool(info.type == pafs.FileType.File)
 
     def read(self, file: LandingFile) -> pl.DataFrame:
-        """The file's rows; text formats get ISO timestamps parsed (with offsets: instants)."""
+        """The file's rows; text formats get ISO timestamps parsed (with offsets: instants).
+
+        JSON may be an array of records or one record per line (NDJSON, what stream sinks
+        write). JSON has no timestamp type, so its ISO-8601 strings are parsed here the way CSV
+        parses them (`_parse_iso_datetimes`); otherwise every JSON file would fail validation.
+
+        Raises:
+            LandingFileError: The content cannot be parsed as its format (the file is bad).
+            OSError: The file could not be fetched (gone, or storage unreachable): the file
+                itself may be fine, so this is not a `LandingFileError`.
+        """
         with self._fs.open_input_file(self._path(file)) as handle:
             payload = handle.read()
         suffix = file.name.lower().rsplit(".", 1)[-1]
@@ -110,7 +125,9 @@ class LandingZone:
                 return pl.read_parquet(io.BytesIO(payload))
             if suffix == "csv":
                 return pl.read_csv(io.BytesIO(payload), try_parse_dates=True)
-            return pl.read_json(io.BytesIO(payload))
+            if payload.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"["):
+                return _parse_iso_datetimes(pl.read_json(io.BytesIO(payload)))
+            return _parse_iso_datetimes(pl.read_ndjson(io.BytesIO(payload)))
         except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
             raise LandingFileError(f"{file.name} is not a readable {suffix} file: {exc}") from exc
 
@@ -133,6 +150,31 @@ class LandingZone:
         target = f"{folder}/{file.mtime_ns}-{file.name}"
         self._fs.move(self._path(file), target)
         return target
+
+
+def _parse_iso_datetimes(frame: pl.DataFrame) -> pl.DataFrame:
+    """String columns holding only ISO-8601 datetimes, parsed as `read_csv(try_parse_dates=True)`
+    parses them, so a JSON file lands like the same rows in CSV.
+
+    Values with offsets (or ``Z``) become UTC instants (microseconds); a column without offsets
+    becomes naive, which the write then refuses as ambiguous, as it does for CSV. A column is
+    parsed only when every non-null value looks like an ISO datetime and all of them parse (one
+    kind: not offsets mixed with naive values); any other string column (ids, categories, dates
+    without a time) stays a string.
+    """
+    parsed = []
+    for name, dtype in frame.schema.items():
+        if dtype != pl.String:
+            continue
+        column = frame.get_column(name)
+        values = column.drop_nulls()
+        if values.is_empty() or not values.str.contains(ISO_DATETIME).all():
+            continue
+        try:
+            parsed.append(column.str.to_datetime(time_unit="us", strict=True))
+        except pl.exceptions.PolarsError:  # e.g. naive values mixed with offsets, or Feb 30
+            continue
+    return frame.with_columns(parsed)
 
 
 class LandingFileError(FeaturePlatformError, ValueError):

@@ -177,7 +177,8 @@ def test_a_lost_answer_and_a_failed_reload_on_the_last_attempt_keep_the_table_wh
     result = WRITES["append"](store)
 
     monkeypatch.undo()
-    assert losing.applied_then_lost == 1 and losing.reload_failed
+    assert losing.applied_then_lost == 1
+    assert losing.reload_failed
     assert result.committed
     table = store.table(GROUP)
     assert_every_snapshot_whole(table)

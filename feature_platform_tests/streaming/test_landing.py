@@ -10,6 +10,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from feature_platform import FeatureStore, StoreConfig
 from feature_platform.definitions import build_definitions
@@ -135,3 +136,104 @@ def test_bad_files_are_quarantined_with_their_reason(
     # The good file in the same run still landed, and nothing is relaunched.
     assert read_independently(FeatureStore(landing_home).table(GROUP)).height == good_rows.height
     assert evaluate_landing(zone, GROUP, tick.cursor, now=10.0).run_requests == []
+
+
+def _as_json_producer_writes_it(rows: pl.DataFrame, shape: str) -> bytes:
+    """The rows as a stream producer writes JSON: instants as ISO-8601 text, one with a local
+    offset (Berlin: +01:00 in November) and one in UTC with ``Z``."""
+    text = rows.with_columns(
+        pl.col("event_time")
+        .dt.convert_time_zone("Europe/Berlin")
+        .dt.strftime("%Y-%m-%dT%H:%M:%S%.f%:z"),
+        pl.col("computed_at").dt.strftime("%Y-%m-%dT%H:%M:%S%.fZ"),
+    )
+    return (text.write_json() if shape == "records" else text.write_ndjson()).encode()
+
+
+def _push_all(home: Path) -> dg.ExecuteInProcessResult:
+    [request] = evaluate_landing(_zone(home), GROUP, None, now=0.0).run_requests
+    return _run(home, request)
+
+
+@pytest.mark.parametrize("shape", ["records", "ndjson"])
+def test_a_json_file_lands_like_the_same_rows_in_parquet(
+    landing_home: Path, tmp_path: Path, shape: str
+) -> None:
+    [parquet] = write_demo_landing_files(StoreConfig.embedded(landing_home), now=NOW, hours=1)
+    rows = pl.read_parquet(parquet)
+    assert rows.height > 0
+    json_home = tmp_path / "json_home"
+    with FeatureStore(json_home) as store:
+        store.apply(ARTICLE_POPULARITY)
+    json_file = json_home / "landing" / GROUP / "article_popularity_20261110T14.json"
+    json_file.parent.mkdir(parents=True)
+    json_file.write_bytes(_as_json_producer_writes_it(rows, shape))
+
+    # Read back, the JSON file holds the parquet file's rows: instants in UTC, strings intact.
+    [file] = _zone(json_home).pending(GROUP)
+    assert_frame_equal(_zone(json_home).read(file), rows)
+
+    # Pushed, both land the same table content.
+    assert _push_all(landing_home).success
+    assert _push_all(json_home).success
+    assert _zone(json_home).pending(GROUP) == []
+    assert not (json_home / "landing" / "_quarantine").exists()
+    key = ["article_id", "event_time"]
+    from_parquet = read_independently(FeatureStore(landing_home).table(GROUP)).sort(key)
+    from_json = read_independently(FeatureStore(json_home).table(GROUP)).sort(key)
+    assert from_json.height == rows.height
+    assert_frame_equal(from_json, from_parquet)
+
+
+def test_json_strings_are_parsed_only_when_every_value_is_an_iso_datetime(home: Path) -> None:
+    records = [
+        {
+            "offsets": "2026-11-10T15:00:00+01:00",
+            "zulu": "2026-11-10T14:00:00.5Z",
+            "naive": "2026-11-10T14:00:00",
+            "mixed": "2026-11-10T14:00:00Z",
+            "date": "2026-11-10",
+            "not_iso": "10/11/2026 14:00:00",
+            "id": "2026-11-10T14:00:00Z",
+        },
+        {
+            "offsets": "2026-11-10 09:30:00-05:00",
+            "zulu": None,
+            "naive": "2026-11-10T15:00:00",
+            "mixed": "2026-11-10T14:00:00",
+            "date": "2026-11-11",
+            "not_iso": "10/11/2026 15:00:00",
+            "id": "a00001",
+        },
+    ]
+    folder = home / "landing" / GROUP
+    folder.mkdir(parents=True)
+    (folder / "typed.json").write_text(json.dumps(records))
+    zone = _zone(home)
+    [file] = zone.pending(GROUP)
+
+    frame = zone.read(file)
+
+    utc = pl.Datetime("us", "UTC")
+    assert frame.schema == pl.Schema(
+        {
+            # Like CSV: offsets become UTC instants, naive text stays naive (refused on write).
+            "offsets": utc,
+            "zulu": utc,
+            "naive": pl.Datetime("us"),
+            # Anything else stays text: a column mixing naive and offset values, dates, other
+            # date formats, and a column where not every value is a datetime.
+            "mixed": pl.String,
+            "date": pl.String,
+            "not_iso": pl.String,
+            "id": pl.String,
+        }
+    )
+    assert frame["offsets"].to_list() == [
+        dt.datetime(2026, 11, 10, 14, tzinfo=dt.UTC),
+        dt.datetime(2026, 11, 10, 14, 30, tzinfo=dt.UTC),
+    ]
+    assert frame["zulu"].to_list() == [
+        dt.datetime(2026, 11, 10, 14, 0, 0, 500_000, tzinfo=dt.UTC),
+        None,
+    ]
