@@ -22,7 +22,7 @@ from pyiceberg.table import Table
 from pyiceberg.table.snapshots import Snapshot
 from pyiceberg.types import PrimitiveType
 
-from feature_platform.errors import FeatureNotOnlineError
+from feature_platform.errors import FeatureNotOnlineError, NaiveTimestampError
 from feature_platform.maintenance.compaction import OPERATION_PROPERTY
 from feature_platform.offline_store.reads import scan_table
 from feature_platform.offline_store.schema import table_columns
@@ -52,6 +52,8 @@ class SyncReport:
         seconds: Wall time of the sync.
         after_interrupted_sync: Whether the sync distrusted the online state at the cursor
             (a sync since then stopped part way), so it rewrote unchanged entities too.
+        ttl: The group's ttl the sync applied (None: unlimited). A later sync with a larger
+            ttl must load every live value: the values that became live are in no change.
     """
 
     group: str
@@ -67,6 +69,7 @@ class SyncReport:
     items_skipped: int
     seconds: float
     after_interrupted_sync: bool = False
+    ttl: dt.timedelta | None = None
 
     @property
     def online_requests(self) -> int:
@@ -97,9 +100,17 @@ def sync_online(
 
     Raises:
         FeatureNotOnlineError: The group is not online.
+        NaiveTimestampError: `now` has no time zone.
     """
     started = time.perf_counter()
-    now = now or dt.datetime.now(dt.UTC)
+    if now is None:
+        now = dt.datetime.now(dt.UTC)
+    elif now.utcoffset() is None:
+        # Checked here, not where the scan first compares it with a timestamptz column.
+        raise NaiveTimestampError(
+            f"now={now.isoformat()} has no time zone, so the ttl cutoff is ambiguous; pass a "
+            "timezone-aware datetime, e.g. datetime.now(datetime.UTC) or now.replace(tzinfo=UTC)"
+        )
     table = store.table(name)
     group = store.get_feature_group(name)
     if not group.online:
@@ -108,8 +119,8 @@ def sync_online(
             "online=True and apply it to start syncing (its online table, if any, is kept)"
         )
     current = table.current_snapshot()
-    live_from = now - group.ttl if group.ttl is not None else None
-    report = _Counter(group.name, since_snapshot_id, current)
+    live_from = _live_from(now, group.ttl)
+    report = _Counter(group.name, since_snapshot_id, current, group.ttl)
     report.after_interrupted_sync = after_interrupted_sync
     if current is None or current.snapshot_id == since_snapshot_id:
         return report.done(started)
@@ -139,6 +150,22 @@ def sync_online(
         report.items_written = written.written
         report.items_skipped = written.skipped_stale
     return report.done(started)
+
+
+def _live_from(now: dt.datetime, ttl: dt.timedelta | None) -> dt.datetime | None:
+    """The oldest live event time, or None when every value is live.
+
+    A ttl reaching back before the earliest instant a scan can bound by (e.g. thousands of
+    years, used to mean "practically forever") makes every value live: the same as no ttl,
+    rather than an OverflowError from datetime arithmetic.
+    """
+    if ttl is None:
+        return None
+    try:
+        live_from = now - ttl
+    except OverflowError:
+        return None
+    return live_from if live_from > _UNBOUNDED_START else None
 
 
 def _changed_entities(
@@ -302,6 +329,7 @@ class _Counter:
     group: str
     since: int | None
     current: Snapshot | None
+    ttl: dt.timedelta | None
     bootstrap: bool = False
     windows_examined: int = 0
     windows_expired: int = 0
@@ -327,4 +355,5 @@ class _Counter:
             items_skipped=self.items_skipped,
             seconds=round(time.perf_counter() - started, 3),
             after_interrupted_sync=self.after_interrupted_sync,
+            ttl=self.ttl,
         )

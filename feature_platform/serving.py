@@ -13,10 +13,11 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import polars as pl
 
+from feature_platform.dtypes import converts_losslessly, polars_dtype
 from feature_platform.errors import (
     FeatureNotOnlineError,
     InvalidFeatureReferenceError,
@@ -31,9 +32,25 @@ DEFAULT_SPEC_REFRESH_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
+class _Key:
+    """A join key of the request and the type its column is built with from rows of dicts.
+
+    Python ints carry no width, so a column of them is built with the key's own dtype rather
+    than inferred (polars would infer Int64 and an int32 key would be refused).
+    """
+
+    name: str
+    dtype: str
+    polars: pl.DataType
+    keyed_by: str  # which groups key it by what, for error messages
+    integer: bool  # Python bools are ints: such a column must be checked for them
+
+
+@dataclass(frozen=True)
 class _Plan:
     requests: tuple[GroupRequest, ...]
     key_columns: tuple[str, ...]
+    keys: tuple[_Key, ...]
     loaded_at: float
 
 
@@ -71,7 +88,7 @@ class OnlineFeatureReader:
                 f"features must be a list of references; write features=[{features!r}]"
             )
         plan = self._plan(tuple(features), full_feature_names)
-        keys = _key_frame(entity_rows, plan.key_columns)
+        keys = _key_frame(entity_rows, plan.keys)
         # Columns are moved, never selected: on small frames each `select` or `rename` goes
         # through polars' query engine and costs more than the online store's lookup itself.
         columns = keys.get_columns()
@@ -110,43 +127,131 @@ class OnlineFeatureReader:
                 "online table left from an earlier online period is kept, but no longer synced)"
             )
         key_columns = tuple(dict.fromkeys(k for r in requests for k in r.group.join_keys))
+        keys = tuple(_request_key(name, requests) for name in key_columns)
         outputs = {name for r in requests for name in r.output_names}
         clash = sorted(outputs & set(key_columns))
         if clash:
             raise SchemaMismatchError(
                 f"features {clash} are named like join keys; pass full_feature_names=True"
             )
-        plan = _Plan(tuple(requests), key_columns, time.monotonic())
+        plan = _Plan(tuple(requests), key_columns, keys, time.monotonic())
         with self._lock:
             self._plans[key] = plan
         return plan
 
 
+def _request_key(name: str, requests: Sequence[GroupRequest]) -> _Key:
+    """The key `name` with the one dtype every requested group that has it can look up.
+
+    Groups may key the same name by int32 and int64: int32 then serves both (a value outside
+    it cannot be looked up in the int32 group anyway).
+
+    Raises:
+        SchemaMismatchError: Two groups key `name` by types no one column can satisfy.
+    """
+    typed = {
+        r.group.name: r.group.entity.key_dtype(name) for r in requests if name in r.group.join_keys
+    }
+    dtypes = set(typed.values())
+    if len(typed) == 1:
+        ((group, dtype),) = typed.items()
+        keyed_by = f"feature group {group!r} keys it by {dtype}"
+    else:
+        keyed_by = "feature groups " + ", ".join(f"{g!r} by {d}" for g, d in typed.items())
+    for dtype in sorted(dtypes):
+        if all(converts_losslessly(polars_dtype(dtype), other) for other in dtypes):
+            return _Key(name, dtype, polars_dtype(dtype), keyed_by, dtype != "string")
+    raise SchemaMismatchError(
+        f"join key {name!r} is typed differently by the requested groups ({typed}); no one "
+        "column can serve them all: request these groups in separate calls"
+    )
+
+
 def _key_frame(
-    entity_rows: Sequence[Mapping[str, Any]] | Any, keys: tuple[str, ...]
+    entity_rows: Sequence[Mapping[str, Any]] | Any, keys: tuple[_Key, ...]
 ) -> pl.DataFrame:
     """The join-key columns of the request, in request order.
 
+    A frame's columns are taken as they are (the online store checks their types); rows of
+    dicts are built into columns of each key's dtype.
+
     Raises:
-        SchemaMismatchError: A key is missing, or `entity_rows` is one dict, not a list.
+        SchemaMismatchError: A key is missing, a value does not fit its key's type, or
+            `entity_rows` is one dict, not a list.
     """
     if isinstance(entity_rows, Mapping):
         raise SchemaMismatchError(
             "entity_rows must be a list of rows (dicts) or a frame, not one dict; wrap it in a list"
         )
     if isinstance(entity_rows, list | tuple):
-        missing = sorted({k for row in entity_rows for k in keys if k not in row})
-        if missing or not entity_rows:
-            _missing_keys(missing or list(keys), keys)
-        return pl.DataFrame({key: [row[key] for row in entity_rows] for key in keys})
+        try:
+            values = [[row[key.name] for row in entity_rows] for key in keys]
+        except (KeyError, TypeError, IndexError):
+            _check_rows(entity_rows, keys)
+            raise
+        columns = []
+        for key, column in zip(keys, values, strict=True):
+            try:
+                series = pl.Series(key.name, column, dtype=key.polars, strict=True)
+            except (TypeError, OverflowError, pl.exceptions.PolarsError) as exc:
+                _misfit(key, column)
+                raise SchemaMismatchError(  # each value fits alone: should not happen
+                    f"join key {key.name!r} must be {key.dtype} ({key.keyed_by}); its values "
+                    f"do not build one {key.dtype} column ({exc}); pass {_KEY_VALUES[key.dtype]}"
+                ) from exc
+            if key.integer and bool in map(type, column):  # polars takes True as 1
+                _misfit(key, column)
+            columns.append(series)
+        return pl.DataFrame(columns)
     entities = as_polars(entity_rows)
-    missing = [k for k in keys if k not in entities.columns]
+    missing = [k.name for k in keys if k.name not in entities.columns]
     if missing:
         _missing_keys(missing, keys)
-    return pl.DataFrame([entities.get_column(k) for k in keys])
+    return pl.DataFrame([entities.get_column(k.name) for k in keys])
 
 
-def _missing_keys(missing: list[str], keys: tuple[str, ...]) -> None:
+def _check_rows(entity_rows: Sequence[Any], keys: tuple[_Key, ...]) -> None:
+    """Raise the error a list of rows that could not be read deserves (off the fast path)."""
+    for index, row in enumerate(entity_rows):
+        if not isinstance(row, Mapping):
+            raise SchemaMismatchError(
+                f"entity row {index} is a {type(row).__name__}, not a dict; give each row as a "
+                f"dict of the join keys {[k.name for k in keys]}, or pass a frame"
+            )
+    missing = sorted({k.name for row in entity_rows for k in keys if k.name not in row})
+    if missing:
+        _missing_keys(missing, keys)
+
+
+def _misfit(key: _Key, column: Sequence[Any]) -> None:
+    """Raise naming the first value of `column` that is not a `key.dtype` (off the fast path)."""
+    for index, value in enumerate(column):
+        if not _fits(value, key):
+            raise SchemaMismatchError(
+                f"join key {key.name!r} must be {key.dtype} ({key.keyed_by}), but entity row "
+                f"{index} has {value!r} ({type(value).__name__}); pass {_KEY_VALUES[key.dtype]}"
+            )
+
+
+def _fits(value: Any, key: _Key) -> bool:
+    if isinstance(value, bool):
+        return False
+    try:
+        pl.Series([value], dtype=key.polars, strict=True)
+    except (TypeError, OverflowError, pl.exceptions.PolarsError):
+        return False
+    return True
+
+
+_KEY_VALUES: Final[Mapping[str, str]] = {
+    "int32": "ints from -2**31 to 2**31 - 1",
+    "int64": "ints from -2**63 to 2**63 - 1",
+    "string": "str values",
+}
+
+
+def _missing_keys(missing: list[str], keys: tuple[_Key, ...]) -> None:
     raise SchemaMismatchError(
-        f"entity rows lack join keys {missing}; the requested features need {list(keys)}"
+        f"entity rows lack join keys {missing}; the requested features need "
+        f"{[k.name for k in keys]}"
     )

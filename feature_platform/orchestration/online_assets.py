@@ -9,7 +9,16 @@ Each sync first records an observation ("sync started"). A started sync with no 
 after it stopped part way (it failed, or its process was killed): the online store may then
 hold values the offline table held only in between, so the next sync rewrites every entity of
 the changed windows instead of skipping those that look unchanged since the cursor.
+
+Next to the cursor the metadata records the ttl the sync applied. Raising a group's ttl commits
+no offline snapshot, so the values it brings back to life are in no change since the cursor:
+a run that finds the ttl larger than recorded loads every live value instead (a bootstrap;
+online items are only replaced by newer-or-equal rows, so this is safe). A lowered ttl needs
+nothing: reads hide values older than the ttl.
 """
+
+import datetime as dt
+import math
 
 import dagster as dg
 
@@ -20,6 +29,7 @@ from feature_platform.sources import FeatureGroupDefinition
 
 ONLINE_PREFIX = "online"
 CURSOR_METADATA = "offline_snapshot_id"
+TTL_METADATA = "ttl_seconds"  # the ttl the sync applied, in seconds, or "none" (unlimited)
 
 
 def online_asset_key(name: str) -> dg.AssetKey:
@@ -67,7 +77,19 @@ def build_online_definitions(
         config: OnlineSyncConfig,
         feature_store: FeatureStoreResource,
     ) -> dg.MaterializeResult[None]:
-        cursor = None if config.full_resync else _last_cursor(context, key)
+        store = feature_store.get_store()
+        last = _last_sync_metadata(context, key)
+        cursor = None if config.full_resync else _last_cursor(last)
+        ttl = store.get_feature_group(group.name).ttl  # the applied spec, as the sync reads it
+        recorded = _recorded_ttl_seconds(last)
+        if cursor is not None and recorded is not None and _seconds(ttl) > recorded:
+            context.log.info(
+                f"{group.name}: the ttl was raised from {_ttl_label(recorded)} to "
+                f"{_ttl_label(_seconds(ttl))} since the last sync; values it made live again "
+                "are in no offline change since the cursor, so every live value is loaded "
+                "(a bootstrap; online items are only replaced by newer-or-equal rows)"
+            )
+            cursor = None
         interrupted = _a_sync_stopped_part_way(context, key)
         if interrupted:
             context.log.warning(
@@ -80,26 +102,69 @@ def build_online_definitions(
                 metadata={"sync_started_from": dg.MetadataValue.text(str(cursor or "none"))},
             )
         )
-        report = sync_online(
-            feature_store.get_store(), group.name, cursor, after_interrupted_sync=interrupted
-        )
+        report = sync_online(store, group.name, cursor, after_interrupted_sync=interrupted)
         context.log.info(
             f"{group.name}: {report.items_written} items written, {report.items_skipped} "
             f"refused as stale, {report.entities_superseded} superseded, "
             f"{report.windows_expired} of {report.windows_examined} windows past the ttl"
         )
-        return dg.MaterializeResult(metadata=sync_metadata(report))
+        metadata = sync_metadata(report)
+        # Should the ttl have changed between the check above and the sync's own read of the
+        # spec, record the shorter: a later run then still sees the raise and bootstraps.
+        applied = min(_seconds(ttl), _seconds(report.ttl))
+        metadata[TTL_METADATA] = dg.MetadataValue.text(_ttl_text(applied))
+        return dg.MaterializeResult(metadata=metadata)
 
     return dg.Definitions(assets=[online_sync])
 
 
-def _last_cursor(context: dg.AssetExecutionContext, key: dg.AssetKey) -> int | None:
+def _last_sync_metadata(
+    context: dg.AssetExecutionContext, key: dg.AssetKey
+) -> dict[str, object] | None:
+    """The metadata values of the asset's latest materialization, or None before the first."""
     event = context.instance.get_latest_materialization_event(key)
     if event is None or event.asset_materialization is None:
         return None
-    value = event.asset_materialization.metadata.get(CURSOR_METADATA)
-    text = str(value.value) if value is not None else ""
+    return {name: value.value for name, value in event.asset_materialization.metadata.items()}
+
+
+def _last_cursor(last: dict[str, object] | None) -> int | None:
+    text = str((last or {}).get(CURSOR_METADATA, ""))
     return int(text) if text.isdigit() else None
+
+
+def _recorded_ttl_seconds(last: dict[str, object] | None) -> float | None:
+    """The ttl the last sync applied (`math.inf`: unlimited); None when it recorded none.
+
+    Materializations from before the ttl was recorded say nothing about it: they do not force
+    a bootstrap (a full resync does, when wanted).
+    """
+    if last is None or TTL_METADATA not in last:
+        return None
+    text = str(last[TTL_METADATA])
+    if text == "none":
+        return math.inf
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _seconds(ttl: dt.timedelta | None) -> float:
+    return math.inf if ttl is None else ttl.total_seconds()
+
+
+def _ttl_text(seconds: float) -> str:
+    return "none" if math.isinf(seconds) else repr(seconds)
+
+
+def _ttl_label(seconds: float) -> str:
+    if math.isinf(seconds):
+        return "unlimited"
+    try:
+        return str(dt.timedelta(seconds=seconds))
+    except OverflowError:
+        return f"{seconds:g} s"
 
 
 def _a_sync_stopped_part_way(context: dg.AssetExecutionContext, key: dg.AssetKey) -> bool:

@@ -10,6 +10,7 @@ from typing import Any
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from feature_platform import Entity, Feature, FeatureGroup, FeatureStore, StoreConfig
 from feature_platform.errors import (
@@ -194,3 +195,149 @@ def test_offline_groups_refuse_online_pushes(tmp_path: Path) -> None:
     with pytest.raises(FeatureNotOnlineError, match="write to='offline'"):
         store.write("users", users((1, NOW, 1, "a")), to="both")
     assert store.flush() == []
+
+
+ACCOUNTS = FeatureGroup(
+    "accounts",
+    Entity("account", ["account_id"], key_dtypes={"account_id": "int32"}),
+    [Feature("balance", "int64")],
+    start="2026-11-01",
+    online=True,
+)
+# Keys `account_id` by int64: requested with ACCOUNTS, one int32 column must serve both.
+LEDGERS = FeatureGroup(
+    "ledgers",
+    Entity("ledger", ["account_id"], key_dtypes={"account_id": "int64"}),
+    [Feature("entries", "int64")],
+    start="2026-11-01",
+    online=True,
+)
+
+
+def accounts(*rows: tuple[int, int]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "account_id": pl.Series([r[0] for r in rows], dtype=pl.Int32),
+            "event_time": [NOW - HOUR] * len(rows),
+            "balance": [r[1] for r in rows],
+        }
+    )
+
+
+def test_rows_of_dicts_are_built_with_the_keys_own_dtype(serving: FeatureStore) -> None:
+    serving.apply(ACCOUNTS)
+    serving.write("accounts", accounts((7, 2**62 + 1), (2**31 - 1, -5)), to="online")
+    rows = [{"account_id": 7}, {"account_id": None}, {"account_id": 2**31 - 1}, {"account_id": 8}]
+
+    frame = serving.get_online_features(["accounts:balance"], rows, now=NOW)
+
+    expected = pl.DataFrame(
+        {
+            "account_id": pl.Series([7, None, 2**31 - 1, 8], dtype=pl.Int32),
+            "balance": pl.Series([2**62 + 1, None, -5, None], dtype=pl.Int64),
+        }
+    )
+    assert_frame_equal(frame, expected)
+    as_frame = serving.get_online_features(
+        ["accounts:balance"], expected.select("account_id"), now=NOW
+    )
+    assert_frame_equal(as_frame, expected)
+    as_dict = serving.get_online_features_dict(["accounts:balance"], rows[:1], now=NOW)
+    assert as_dict == {"account_id": [7], "balance": [2**62 + 1]}
+
+
+def test_one_key_column_serves_groups_keying_it_by_int32_and_int64(
+    serving: FeatureStore,
+) -> None:
+    serving.apply(ACCOUNTS)
+    serving.apply(LEDGERS)
+    serving.write("accounts", accounts((7, 70)), to="online")
+    ledger = pl.DataFrame({"account_id": [7], "event_time": [NOW - HOUR], "entries": [3]})
+    serving.write("ledgers", ledger, to="online")
+
+    frame = serving.get_online_features(
+        ["accounts:balance", "ledgers:entries"], [{"account_id": 7}], now=NOW
+    )
+
+    assert frame.schema["account_id"] == pl.Int32  # the narrower: both groups look it up
+    assert frame.rows() == [(7, 70, 3)]
+    with pytest.raises(SchemaMismatchError, match="'accounts' by int32, 'ledgers' by int64"):
+        serving.get_online_features(
+            ["accounts:balance", "ledgers:entries"], [{"account_id": 2**31}], now=NOW
+        )
+
+
+def test_groups_keying_one_name_by_string_and_int_need_separate_calls(
+    serving: FeatureStore,
+) -> None:
+    serving.apply(ACCOUNTS)
+    by_name = FeatureGroup(
+        "named_accounts",
+        Entity("named_account", ["account_id"]),
+        [Feature("owner", "string")],
+        start="2026-11-01",
+        online=True,
+    )
+    serving.apply(by_name)
+    with pytest.raises(SchemaMismatchError, match="request these groups in separate calls"):
+        serving.get_online_features(
+            ["accounts:balance", "named_accounts:owner"], [{"account_id": 7}], now=NOW
+        )
+
+
+@pytest.mark.parametrize(
+    ("features", "rows", "fix"),
+    [
+        (
+            ["accounts:balance"],
+            [{"account_id": 1}, {"account_id": 2**31}],
+            "join key 'account_id' must be int32 (feature group 'accounts' keys it by int32), "
+            "but entity row 1 has 2147483648 (int); pass ints from -2**31 to 2**31 - 1",
+        ),
+        (
+            ["accounts:balance"],
+            [{"account_id": True}],
+            "'account_id' must be int32 (feature group 'accounts' keys it by int32), but entity "
+            "row 0 has True (bool)",
+        ),
+        (["accounts:balance"], [{"account_id": 1}, {"account_id": "2"}], "row 1 has '2' (str)"),
+        (["accounts:balance"], [{"account_id": 1.0}], "row 0 has 1.0 (float)"),
+        (["users:clicks"], [{"user_id": 2**63}], "'user_id' must be int64"),
+        (
+            ["articles:ctr"],
+            [{"article_id": "x"}, {"article_id": 1}],
+            "join key 'article_id' must be string (feature group 'articles' keys it by string), "
+            "but entity row 1 has 1 (int); pass str values",
+        ),
+        (["articles:ctr"], [("x",)], "entity row 0 is a tuple, not a dict"),
+    ],
+)
+def test_key_values_of_the_wrong_type_name_the_key_and_its_type(
+    serving: FeatureStore, features: list[str], rows: list[Any], fix: str
+) -> None:
+    serving.apply(ACCOUNTS)
+    with pytest.raises(SchemaMismatchError) as raised:
+        serving.get_online_features(features, rows, now=NOW)
+    assert fix in str(raised.value)
+
+
+def test_no_entity_rows_read_as_an_empty_frame_of_the_right_schema(serving: FeatureStore) -> None:
+    serving.apply(ACCOUNTS)
+    features = ["users:clicks", "articles:ctr", "accounts:balance"]
+
+    from_rows = serving.get_online_features(features, [], now=NOW)
+
+    expected = pl.DataFrame(
+        schema={
+            "user_id": pl.Int64,
+            "article_id": pl.String,
+            "account_id": pl.Int32,
+            "clicks": pl.Int64,
+            "ctr": pl.Float64,
+            "balance": pl.Int64,
+        }
+    )
+    assert_frame_equal(from_rows, expected)
+    from_frame = serving.get_online_features(features, expected.select(from_rows.columns[:3]))
+    assert_frame_equal(from_frame, expected)
+    assert serving.get_online_features_dict(["users:clicks"], ()) == {"user_id": [], "clicks": []}

@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 
 from feature_platform import Entity, Feature, FeatureGroup, FeatureStore, StoreConfig
-from feature_platform.errors import FeatureNotOnlineError
+from feature_platform.errors import FeatureNotOnlineError, NaiveTimestampError
 from feature_platform.online_store import DynamoDBOnlineStore
 from feature_platform.online_sync import sync_online
 from feature_platform_tests.helpers import read_independently
@@ -201,3 +201,33 @@ def test_switching_online_on_later_bootstraps_and_off_keeps_the_data(tmp_path: P
         store.get_online_features(["scores:score"], [{"user_id": "u0"}])
     kept = store.online.read(scores_group(), pl.DataFrame({"user_id": ["u0"]}), ["score"], NOW)
     assert kept["score"].to_list() == [900]
+
+
+def test_a_naive_now_is_refused_up_front_naming_the_fix(online_home: FeatureStore) -> None:
+    store = online_home
+    write_day(store, 9, day_rows(9, range(3), 900))
+    with pytest.raises(NaiveTimestampError, match=r"pass a timezone-aware datetime"):
+        sync_online(store, "scores", None, now=NOW.replace(tzinfo=None))
+    assert online_state(store, USERS, NOW) == {}
+
+
+def test_a_ttl_reaching_back_past_year_one_keeps_every_value_live(
+    online_home: FeatureStore,
+) -> None:
+    """`now - ttl` does not exist as a datetime: the cutoff is dropped, as if no ttl."""
+    store = online_home
+    store.apply(scores_group(ttl=dt.timedelta(days=365 * 3000)))
+    write_day(store, 2, day_rows(2, range(4), 200))  # 8 days old: live only by the long ttl
+    write_day(store, 9, day_rows(9, range(2), 900))
+    bootstrap = sync_online(store, "scores", None, now=NOW)
+    write_day(store, 3, day_rows(3, range(4, 6), 300))
+    incremental = sync_online(store, "scores", bootstrap.to_snapshot_id, now=NOW)
+
+    assert (bootstrap.bootstrap, bootstrap.items_written) == (True, 4)
+    assert (incremental.windows_examined, incremental.windows_expired) == (1, 0)
+    assert incremental.items_written == 2
+    rows = read_independently(store.table("scores"))
+    latest = rows.sort("user_id", "event_time", "created_at").group_by("user_id").last()
+    expected = {r["user_id"]: (r["score"], r["label"]) for r in latest.to_dicts()}
+    assert online_state(store, USERS, NOW) == expected
+    assert online_state(store, ["u3", "u5"], NOW) == {"u3": (203, "d2"), "u5": (305, "d3")}

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
 import dagster as dg
+import polars as pl
 
 from feature_platform import FeatureStore
 from feature_platform.definitions import build_definitions
+from feature_platform.demo.feature_groups import USER_ENGAGEMENT
 from feature_platform.orchestration.resources import FeatureStoreResource
 
 RANGE_START = "dagster/asset_partition_range_start"
@@ -69,3 +72,89 @@ def test_sync_asset_keeps_its_cursor_and_skips_expired_backfills(home: Path) -> 
         assert backfill["windows_expired"] == backfill["windows_examined"] == 1
         assert backfill["items_written"] == backfill["items_skipped"] == 0
         assert backfill["rows_read"] == 0
+
+
+def test_a_raised_ttl_bootstraps_the_next_sync_and_a_lowered_one_does_not(home: Path) -> None:
+    """Raising the ttl commits no offline snapshot, yet brings old values back to life."""
+    today = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    old_day, recent_day = today - dt.timedelta(days=10), today - dt.timedelta(days=1)
+    asset = build_definitions().get_assets_def(ONLINE)
+    resources = {"feature_store": FeatureStoreResource(home=str(home))}
+    store = FeatureStore(home)
+    store.apply(USER_ENGAGEMENT)  # ttl 7 days: old_day's values are expired
+    for day, users, clicks in ((old_day, ["old_a", "old_b"], 5), (recent_day, ["recent"], 6)):
+        rows = engagement_rows(day, users, clicks)
+        store.write_window("user_engagement", rows, day, day + dt.timedelta(days=1))
+
+    with dg.DagsterInstance.ephemeral() as instance:
+
+        def sync() -> tuple[dict[str, object], list[str]]:
+            """Run the asset: its materialization metadata and its log messages."""
+            result = dg.materialize([asset], instance=instance, resources=resources)
+            assert result.success
+            [event] = result.asset_materializations_for_node(asset.op.name)
+            messages = [
+                entry.user_message
+                for entry in instance.all_logs(result.run_id)
+                if entry.user_message
+            ]
+            return {k: v.value for k, v in event.metadata.items()}, messages
+
+        def online_clicks() -> dict[str, int | None]:
+            users = ["old_a", "old_b", "recent"]
+            with FeatureStore(home) as reader:
+                frame = reader.get_online_features(
+                    ["user_engagement:clicks_7d"], [{"user_id": u} for u in users]
+                )
+            return dict(zip(users, frame["clicks_7d"].to_list(), strict=True))
+
+        first, _ = sync()
+        assert (first["bootstrap"], first["items_written"], first["ttl_seconds"]) == (
+            True,
+            1,
+            "604800.0",
+        )
+        assert online_clicks() == {"old_a": None, "old_b": None, "recent": 6}
+
+        store.apply(dataclasses.replace(USER_ENGAGEMENT, ttl=dt.timedelta(days=14)))
+        raised, messages = sync()
+        assert raised["bootstrap"] is True
+        assert raised["from_snapshot_id"] == "none"
+        assert raised["ttl_seconds"] == "1209600.0"
+        assert any("ttl was raised from 7 days, 0:00:00 to 14 days" in m for m in messages)
+        assert online_clicks() == {"old_a": 5, "old_b": 5, "recent": 6}
+
+        unchanged, _ = sync()
+        assert (unchanged["bootstrap"], unchanged["items_written"]) == (False, 0)
+
+        store.apply(dataclasses.replace(USER_ENGAGEMENT, ttl=dt.timedelta(days=3)))
+        lowered, _ = sync()  # reads hide what the shorter ttl expires: nothing to load
+        assert (lowered["bootstrap"], lowered["ttl_seconds"]) == (False, "259200.0")
+        assert online_clicks() == {"old_a": None, "old_b": None, "recent": 6}
+
+        store.apply(dataclasses.replace(USER_ENGAGEMENT, ttl=None))
+        unlimited, messages = sync()
+        assert (unlimited["bootstrap"], unlimited["ttl_seconds"]) == (True, "none")
+        assert any("to unlimited since the last sync" in m for m in messages)
+        assert online_clicks() == {"old_a": 5, "old_b": 5, "recent": 6}
+        still_unlimited, _ = sync()
+        assert still_unlimited["bootstrap"] is False
+
+
+def engagement_rows(day: dt.datetime, users: list[str], clicks_7d: int) -> pl.DataFrame:
+    """`user_engagement` rows at noon of `day`, computed an hour later."""
+    count = len(users)
+    noon = day + dt.timedelta(hours=12)
+    return pl.DataFrame(
+        {
+            "user_id": users,
+            "event_time": [noon] * count,
+            "computed_at": [noon + dt.timedelta(hours=1)] * count,
+            "impressions_1d": [10] * count,
+            "clicks_1d": [2] * count,
+            "ctr_1d": [0.2] * count,
+            "clicks_7d": [clicks_7d] * count,
+            "avg_dwell_7d": [30.0] * count,
+            "top_category_7d": ["sport"] * count,
+        }
+    )
