@@ -127,6 +127,8 @@ def _expected_dtypes(group: FeatureGroup) -> dict[str, str]:
 def _check_types(group: FeatureGroup, df: pl.DataFrame) -> None:
     for column, target in _expected_dtypes(group).items():
         actual = df.schema[column]
+        if actual == pl.Null:  # all null: any type holds that (keys and times: `_check_nulls`)
+            continue
         if target == "timestamp" and isinstance(actual, pl.Datetime) and actual.time_zone is None:
             raise NaiveTimestampError(
                 f"column {column!r} of feature group {group.name!r} holds naive timestamps; "
@@ -193,7 +195,7 @@ def _normalise(
     exprs.append(created.alias(CREATED_AT_COLUMN))
     for feature in group.features:
         column = pl.col(feature.name)
-        if feature.dtype == "timestamp":
+        if feature.dtype == "timestamp" and df.schema[feature.name] != pl.Null:
             column = column.dt.convert_time_zone("UTC")
         exprs.append(column.cast(polars_dtype(feature.dtype)))
     normalised = df.select(exprs)

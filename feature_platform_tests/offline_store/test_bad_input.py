@@ -9,7 +9,7 @@ import pandas as pd
 import polars as pl
 import pytest
 
-from feature_platform import FeatureStore
+from feature_platform import Feature, FeatureStore
 from feature_platform.errors import (
     InvalidFrameError,
     InvalidValueError,
@@ -190,3 +190,21 @@ def test_unknown_group_names_the_known_ones(store: FeatureStore) -> None:
     store.apply(user_group())
     with pytest.raises(UnknownFeatureGroupError, match=r"known groups: \['user_stats'\]"):
         store.write("user_stat", user_frame())
+
+
+def test_features_that_are_null_on_every_row_are_accepted_whatever_their_type(
+    store: FeatureStore,
+) -> None:
+    """A frame of only nulls has polars' Null dtype, which any feature type can hold."""
+    group = user_group(features=[*user_group().features, Feature("last_seen", "timestamp")])
+    store.apply(group)
+    frame = user_frame().with_columns(last_seen=None, clicks=None)
+    assert frame.schema["last_seen"] == pl.Null
+
+    store.write_window("user_stats", frame, DAY_START, NEXT_DAY)
+
+    rows = store.read("user_stats")
+    assert rows["last_seen"].null_count() == rows["clicks"].null_count() == rows.height
+    assert rows.schema["last_seen"] == pl.Datetime("us", "UTC")
+    with pytest.raises(NullKeyError, match=r"'user_id' .* null value"):
+        store.write_window("user_stats", frame.with_columns(user_id=None), DAY_START, NEXT_DAY)
