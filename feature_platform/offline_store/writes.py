@@ -17,7 +17,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import botocore.exceptions
 import pyarrow as pa
+import requests.exceptions
 from pyiceberg.exceptions import (
     CommitFailedException,
     CommitStateUnknownException,
@@ -34,13 +36,19 @@ from feature_platform.time_windows import TimeWindow
 
 logger = logging.getLogger(__name__)
 
-# CommitStateUnknownException: a REST catalog answered 5xx or timed out; the write-id check
-# before the retry tells whether the commit landed.
+# Errors after which a commit may or may not have landed, or surely did not: the write-id check
+# before the retry tells which. CommitStateUnknownException: a REST catalog answered 5xx;
+# OperationalError: the SQL catalog's database connection; botocore's connection and HTTP
+# errors: Glue or S3 unreachable or timing out; requests': a REST catalog's transport.
 RETRYABLE = (
     CommitFailedException,
     CommitStateUnknownException,
     ValidationException,
     OperationalError,
+    botocore.exceptions.ConnectionError,
+    botocore.exceptions.HTTPClientError,
+    requests.exceptions.ConnectionError,
+    requests.exceptions.Timeout,
 )
 OUTER_ATTEMPTS = 6
 WRITE_ID_PROPERTY = "feature-platform.write-id"

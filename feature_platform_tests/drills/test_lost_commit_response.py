@@ -16,6 +16,8 @@ from typing import Any
 
 import polars as pl
 import pytest
+import requests.exceptions
+from botocore.exceptions import ReadTimeoutError
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import CommitFailedException
 from sqlalchemy.exc import OperationalError
@@ -37,6 +39,10 @@ EXPECTED = NEW.select("user_id", "clicks").sort("user_id")
 def lost_response(error: str) -> Exception:
     if error == "commit-failed":
         return CommitFailedException("connection reset; the retried request met its own commit")
+    if error == "glue-read-timeout":  # botocore, as from Glue's UpdateTable
+        return ReadTimeoutError(endpoint_url="https://glue.eu-west-1.amazonaws.com/")
+    if error == "rest-timeout":  # requests, as from a REST catalog
+        return requests.exceptions.ReadTimeout("read timed out")
     return OperationalError("COMMIT", {}, Exception("server closed the connection unexpectedly"))
 
 
@@ -99,7 +105,9 @@ def _holds_new_once(table_rows: pl.DataFrame) -> bool:
     return table_rows.select("user_id", "clicks").sort("user_id").equals(EXPECTED)
 
 
-@pytest.mark.parametrize("error", ["commit-failed", "operational-error"])
+@pytest.mark.parametrize(
+    "error", ["commit-failed", "operational-error", "glue-read-timeout", "rest-timeout"]
+)
 @pytest.mark.parametrize("write", list(WRITES))
 def test_a_commit_applied_but_reported_failed_is_not_applied_twice(
     home: Path, monkeypatch: pytest.MonkeyPatch, write: str, error: str
