@@ -6,6 +6,19 @@ time ranges changed. Only entities whose latest live row lies in a changed range
 what that range held before, and is still within the ttl are written. So a backfill of windows
 older than the ttl, or of windows superseded by newer rows, makes no online request at all, which
 is the cost SageMaker's always-online writes made every backfill pay.
+
+Online writes are latest-wins, which cannot follow a backfill that takes an entity's newest row
+away (removes it, or replaces it with a row of an earlier event_time or created_at). For the
+entities the changed windows held at the cursor, the offline table is the authority: where the
+row they held then (the "before-row") was the entity's newest live row and no longer is, the
+sync reads the entity's current latest live row from the whole table and writes it over the
+stored item, or deletes the item when no live row is left. Both act only when the stored item is
+exactly the before-row (or, for a write, older), so a newer value pushed online since
+(``store.write(..., to="online")``) that the offline table does not hold yet is kept.
+
+Known limit: a bootstrap (no cursor, or an expired one) only writes, latest wins. It does not
+remove items of entities that have left the table, nor replace an item newer than the table's
+newest row; deleting the group's online table before the bootstrap does.
 """
 
 from __future__ import annotations
@@ -17,14 +30,16 @@ from dataclasses import dataclass
 
 import polars as pl
 from pyiceberg.conversions import from_bytes
+from pyiceberg.expressions import And, BooleanExpression, In
 from pyiceberg.manifest import DataFile, ManifestEntryStatus
 from pyiceberg.table import Table
 from pyiceberg.table.snapshots import Snapshot
 from pyiceberg.types import PrimitiveType
 
+from feature_platform.dtypes import polars_dtype
 from feature_platform.errors import FeatureNotOnlineError, NaiveTimestampError
 from feature_platform.maintenance.compaction import OPERATION_PROPERTY
-from feature_platform.offline_store.reads import scan_table
+from feature_platform.offline_store.reads import scan_table, time_range_filter
 from feature_platform.offline_store.schema import table_columns
 from feature_platform.specs import CREATED_AT_COLUMN, EVENT_TIME_COLUMN, FeatureGroup
 from feature_platform.store import FeatureStore
@@ -45,10 +60,17 @@ class SyncReport:
         windows_examined: Partition windows touched by the snapshots since the cursor.
         windows_expired: Of those, windows entirely older than the ttl (not read).
         rows_read: Offline rows read.
-        entities_changed: Entities whose latest live row changed in the examined windows.
+        entities_changed: Entities whose latest live row changed in the examined windows (each
+            costs one online request: written, skipped, corrected, deleted or refused).
         entities_superseded: Entities skipped because a newer row exists outside them.
         items_written: Online items created or replaced.
         items_skipped: Items the online store refused as not newer than what it holds.
+        items_corrected: Items rewritten to an older row because a backfill took away the
+            newer row the sync had written.
+        items_deleted: Items deleted because a backfill took away the entity's last live row.
+        corrections_refused: Corrections and deletions the online store refused because the
+            stored item was no longer the row taken away (e.g. a newer value pushed online
+            since, or an item already corrected by a sync that stopped part way).
         seconds: Wall time of the sync.
         after_interrupted_sync: Whether the sync distrusted the online state at the cursor
             (a sync since then stopped part way), so it rewrote unchanged entities too.
@@ -70,11 +92,20 @@ class SyncReport:
     seconds: float
     after_interrupted_sync: bool = False
     ttl: dt.timedelta | None = None
+    items_corrected: int = 0
+    items_deleted: int = 0
+    corrections_refused: int = 0
 
     @property
     def online_requests(self) -> int:
-        """Items sent to the online store (written or refused there)."""
-        return self.items_written + self.items_skipped
+        """Items sent to the online store (written, corrected, deleted or refused there)."""
+        return (
+            self.items_written
+            + self.items_skipped
+            + self.items_corrected
+            + self.items_deleted
+            + self.corrections_refused
+        )
 
 
 def sync_online(
@@ -96,7 +127,12 @@ def sync_online(
         after_interrupted_sync: Set when a sync started after the cursor's may have stopped
             part way (the Dagster asset knows from its event log). Entities are then written
             even where the changed windows hold what they held at the cursor: the stopped sync
-            may have written values those windows held only in between.
+            may have written values those windows held only in between. Known limit: where
+            such an in-between row was newer than every row the table holds now, it stays
+            online (latest wins; only the cursor's rows are named for correction), and so does
+            an item the stopped sync wrote for an entity that has since left the table. Telling
+            them apart would take reading the online store; deleting the group's online table
+            and bootstrapping repairs them.
 
     Raises:
         FeatureNotOnlineError: The group is not online.
@@ -126,6 +162,7 @@ def sync_online(
         return report.done(started)
 
     changes = _changes_since(table, current, since_snapshot_id)
+    lost = _no_rows(group)
     if changes is None:  # no cursor, or it expired: load every live value
         report.bootstrap = True
         candidates = _read(table, group, [_open_window(live_from)], current.snapshot_id)
@@ -139,16 +176,21 @@ def sync_online(
         if not live:
             return report.done(started)
         unchanged_are_synced = not after_interrupted_sync
-        candidates = _changed_entities(table, group, live, current, report, unchanged_are_synced)
+        candidates, lost = _changed_entities(
+            table, group, live, current, report, unchanged_are_synced, live_from
+        )
     if live_from is not None:
         candidates = candidates.filter(pl.col(EVENT_TIME_COLUMN) >= live_from)
-    report.entities_changed = candidates.height
-    if not candidates.is_empty():
+    report.entities_changed = candidates.height + lost.height
+    if report.entities_changed:
         store.online.ensure_table(group)  # e.g. switched online later, elsewhere
+    if not candidates.is_empty():
         # The offline table is the truth: a recomputed row with unchanged times still replaces.
         written = store.online.write(group, candidates, replace_equal=True)
         report.items_written = written.written
         report.items_skipped = written.skipped_stale
+    if not lost.is_empty():
+        _correct(store, group, lost, live_from, current, report)
     return report.done(started)
 
 
@@ -175,40 +217,162 @@ def _changed_entities(
     current: Snapshot,
     report: _Counter,
     unchanged_are_synced: bool,
-) -> pl.DataFrame:
-    """Latest rows per entity in `windows` that are the entity's newest row and are new.
+    live_from: dt.datetime | None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """What the changes in `windows` since the cursor ask of the online store.
 
-    With `unchanged_are_synced`, rows the windows also held at the cursor snapshot are left out:
-    the sync that reached the cursor wrote them, and nothing has written those entities since.
+    Returns:
+        The latest rows per entity in `windows` that are the entity's newest row and are new
+        (with `unchanged_are_synced`, rows the windows also held at the cursor snapshot are left
+        out: the sync that reached the cursor wrote them, and nothing has written those entities
+        since); and the keys and times of the entities' "lost" rows: their latest live row in
+        `windows` at the cursor, which was their newest row then and is newer than any row the
+        table holds now. Latest-wins writes cannot replace those; `_correct` does.
     """
     keys = list(group.join_keys)
+    times = [EVENT_TIME_COLUMN, CREATED_AT_COLUMN]
     rows = _read(table, group, windows, current.snapshot_id)
     report.rows_read += rows.height
     latest = _latest_per_entity(rows, group)
-    if latest.is_empty():
-        return latest
-    # An entity with a newer row outside the windows keeps that row online: skip it.
+    # An entity with a newer row outside the windows keeps that row online: skip it. Rows
+    # before the earliest window are older than any row in the windows, so they cannot be.
     newest_anywhere = _latest_per_entity(
         _read(
             table,
             group,
             [_open_window(min(w.start for w in windows))],
             current.snapshot_id,
-            columns=[*keys, EVENT_TIME_COLUMN, CREATED_AT_COLUMN],
+            columns=[*keys, *times],
         ),
         group,
     )
     report.rows_read += newest_anywhere.height
-    still_newest = latest.join(
-        newest_anywhere, on=[*keys, EVENT_TIME_COLUMN, CREATED_AT_COLUMN], how="semi"
-    )
+    still_newest = latest.join(newest_anywhere, on=[*keys, *times], how="semi")
     report.entities_superseded = latest.height - still_newest.height
-    if not unchanged_are_synced or report.since is None or still_newest.is_empty():
-        return still_newest
-    # Rows the windows held before, unchanged, were synced then: a rerun writes nothing.
+    if report.since is None:
+        return still_newest, _no_rows(group)
+    # What the windows held at the cursor: unchanged rows need no write, lost rows a correction.
     before = _latest_per_entity(_read(table, group, windows, report.since), group)
     report.rows_read += before.height
-    return still_newest.join(before, on=still_newest.columns, how="anti", nulls_equal=True)
+    lost = _lost_rows(before.select(*keys, *times), newest_anywhere, keys, live_from)
+    changed = still_newest.join(lost, on=keys, how="anti", nulls_equal=True)
+    if unchanged_are_synced and not changed.is_empty():
+        changed = changed.join(before, on=changed.columns, how="anti", nulls_equal=True)
+    return changed, lost
+
+
+def _lost_rows(
+    before: pl.DataFrame,
+    newest_now: pl.DataFrame,
+    keys: list[str],
+    live_from: dt.datetime | None,
+) -> pl.DataFrame:
+    """Keys and times of the live before-rows newer than their entity's newest row now.
+
+    Such a row was its entity's newest at the cursor (rows outside the changed windows did not
+    change, and none is newer now), so the sync wrote it online. A before-row that is expired
+    reads as missing online anyway and costs no request; one superseded by a newer row, at the
+    cursor as now, is not online, and one whose times the windows still hold is rewritten by
+    the ordinary write. So identical reruns and backfills of expired or superseded windows send
+    nothing.
+    """
+    if live_from is not None:
+        before = before.filter(pl.col(EVENT_TIME_COLUMN) >= live_from)
+    now_t, now_c = f"{EVENT_TIME_COLUMN}_now", f"{CREATED_AT_COLUMN}_now"
+    joined = before.join(
+        newest_now.rename({EVENT_TIME_COLUMN: now_t, CREATED_AT_COLUMN: now_c}),
+        on=keys,
+        how="left",
+        nulls_equal=True,
+    )
+    event, created = pl.col(EVENT_TIME_COLUMN), pl.col(CREATED_AT_COLUMN)
+    newer = (
+        pl.col(now_t).is_null()
+        | (pl.col(now_t) < event)
+        | ((pl.col(now_t) == event) & (pl.col(now_c) < created))
+    )
+    return joined.filter(newer).select(before.columns)
+
+
+def _correct(
+    store: FeatureStore,
+    group: FeatureGroup,
+    lost: pl.DataFrame,
+    live_from: dt.datetime | None,
+    current: Snapshot,
+    report: _Counter,
+) -> None:
+    """Put each lost row's entity online as the table holds it now, unless pushed past since.
+
+    The entity's current latest live row replaces the stored item if that item is the lost row
+    or older; with no live row left, the item is deleted if it is the lost row. A stored item of
+    any other, newer version was written online since (e.g. ``store.write(..., to="online")``)
+    and is kept.
+    """
+    keys = list(group.join_keys)
+    table = store.table(group.name)
+    found = _entities_latest_live(table, group, lost, live_from, current.snapshot_id, report)
+    if not found.is_empty():
+        replacing = lost.join(found, on=keys, how="semi", nulls_equal=True)
+        corrected = store.online.write(group, found, replace_equal=True, replacing=replacing)
+        report.items_corrected = corrected.written
+        report.corrections_refused += corrected.skipped_stale
+    gone = lost.join(found, on=keys, how="anti", nulls_equal=True)
+    if not gone.is_empty():
+        deleted = store.online.delete_items(group, gone)
+        report.items_deleted = deleted.deleted
+        report.corrections_refused += deleted.kept
+
+
+def _entities_latest_live(
+    table: Table,
+    group: FeatureGroup,
+    entities: pl.DataFrame,
+    live_from: dt.datetime | None,
+    snapshot_id: int,
+    report: _Counter,
+) -> pl.DataFrame:
+    """The latest live row, anywhere in the table, of each entity of `entities` that has one.
+
+    An entity's older rows can lie in any window, so the scan spans every live window; a filter
+    on the join keys lets pyiceberg skip files and row groups holding none of these entities.
+    """
+    keys = list(group.join_keys)
+    key_filter: BooleanExpression = time_range_filter(EVENT_TIME_COLUMN, live_from, None)
+    for key in keys:
+        key_filter = And(
+            key_filter, In(term=key, literals=entities.get_column(key).unique().to_list())
+        )
+    columns = table_columns(group)
+    # A scan at a snapshot projects that snapshot's schema: fill columns added since with nulls.
+    snapshot = table.snapshot_by_id(snapshot_id)
+    schema = table.schema()
+    historic = schema
+    if snapshot is not None and snapshot.schema_id is not None:
+        historic = table.schemas().get(snapshot.schema_id, schema)
+    present = [c for c in columns if c in historic.column_names]
+    scanned = table.scan(
+        row_filter=key_filter, selected_fields=tuple(present), snapshot_id=snapshot_id
+    ).to_arrow()
+    rows = pl.DataFrame(pl.from_arrow(scanned))
+    report.rows_read += rows.height
+    missing = [c for c in columns if c not in present]
+    if missing:
+        empty = pl.DataFrame(pl.from_arrow(schema.select(*missing).as_arrow().empty_table()))
+        rows = rows.with_columns(empty.clear(rows.height))
+    rows = rows.select(columns).join(entities, on=keys, how="semi", nulls_equal=True)
+    return _latest_per_entity(rows, group)
+
+
+def _no_rows(group: FeatureGroup) -> pl.DataFrame:
+    """No lost rows (a bootstrap names none)."""
+    return pl.DataFrame(
+        schema={
+            **{key: polars_dtype(group.entity.key_dtype(key)) for key in group.join_keys},
+            EVENT_TIME_COLUMN: pl.Datetime("us", "UTC"),
+            CREATED_AT_COLUMN: pl.Datetime("us", "UTC"),
+        }
+    )
 
 
 def _changes_since(
@@ -338,6 +502,9 @@ class _Counter:
     entities_superseded: int = 0
     items_written: int = 0
     items_skipped: int = 0
+    items_corrected: int = 0
+    items_deleted: int = 0
+    corrections_refused: int = 0
     after_interrupted_sync: bool = False
 
     def done(self, started: float) -> SyncReport:
@@ -356,4 +523,7 @@ class _Counter:
             seconds=round(time.perf_counter() - started, 3),
             after_interrupted_sync=self.after_interrupted_sync,
             ttl=self.ttl,
+            items_corrected=self.items_corrected,
+            items_deleted=self.items_deleted,
+            corrections_refused=self.corrections_refused,
         )

@@ -12,7 +12,7 @@ from dataclasses import fields
 from typing import Any, Literal
 
 from feature_platform.errors import ConfigurationError
-from feature_platform.online_store.base import OnlineStore, OnlineWriteReport
+from feature_platform.online_store.base import OnlineDeleteReport, OnlineStore, OnlineWriteReport
 from feature_platform.online_store.dynamodb import DynamoDBOnlineStore
 from feature_platform.online_store.dynamodb_settings import DynamoDBSettings
 from feature_platform.online_store.embedded import EmbeddedOnlineStore
@@ -24,6 +24,7 @@ __all__ = [
     "DynamoDBOnlineStore",
     "DynamoDBSettings",
     "EmbeddedOnlineStore",
+    "OnlineDeleteReport",
     "OnlineStore",
     "OnlineStoreKind",
     "OnlineWriteReport",

@@ -9,15 +9,21 @@ The semantics live here, once, so every backend has the same ones:
   backend has deleted it yet (DynamoDB's TTL deletion lags by up to days);
 - **request order**: a read returns one row per requested entity, in order, with nulls for
   missing entities and the group's dtypes (an integer feature stays an integer);
-- **refuse before writing**: a frame that breaks a rule or a DynamoDB limit is refused whole.
+- **refuse before writing**: a frame that breaks a rule or a DynamoDB limit is refused whole;
+- **named versions**: the one way past latest wins is to name the stored item's version
+  (``event_time``, ``created_at``): `write(..., replacing=...)` replaces it even with an older
+  row and `delete_items` deletes it; an item with any other version is left alone. The offline
+  sync uses them when a backfill removes an entity's newest row (see `versions`).
 
 A backend only implements storage: create/verify/delete a table, upsert prepared rows under the
-latest-wins condition, and look items up by hash key (`_compile_read`).
+latest-wins condition (or over a named version), delete named versions, and look items up by
+hash key (`_compile_read`).
 """
 
 from __future__ import annotations
 
 import abc
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -36,6 +42,7 @@ from feature_platform.online_store.reads import (
     key_columns,
     plan_read,
 )
+from feature_platform.online_store.versions import Versions, prepare_versions
 from feature_platform.online_store.writes import PreparedWrite, prepare_write
 from feature_platform.specs import FeatureGroup
 
@@ -62,6 +69,24 @@ class OnlineWriteReport:
     written: int
     skipped_stale: int
     superseded: int
+
+
+@dataclass(frozen=True)
+class OnlineDeleteReport:
+    """What one `delete_items` did; ``rows == deleted + kept``.
+
+    Attributes:
+        group: The feature group deleted from.
+        rows: Items named (one per entity).
+        deleted: Items deleted.
+        kept: Items not deleted: missing, or stored with another version (e.g. a newer value
+            written since the caller read the version it named).
+    """
+
+    group: str
+    rows: int
+    deleted: int
+    kept: int
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,7 +121,12 @@ class OnlineStore(abc.ABC):
         self._ensure_table(group)
 
     def write(
-        self, group: FeatureGroup, frame: pl.DataFrame, *, replace_equal: bool = False
+        self,
+        group: FeatureGroup,
+        frame: pl.DataFrame,
+        *,
+        replace_equal: bool = False,
+        replacing: pl.DataFrame | None = None,
     ) -> OnlineWriteReport:
         """Store the latest row per entity of `frame` unless a newer one is already stored.
 
@@ -107,6 +137,12 @@ class OnlineStore(abc.ABC):
             replace_equal: Also replace a stored item of the same event time and created_at.
                 The offline sync uses it: when a recomputed window changes values but not
                 times, the offline table is the truth and the online value must follow.
+            replacing: Join keys, ``event_time`` and ``created_at`` of stored items to replace
+                even though they are newer than the row written, one row per entity (other
+                columns are ignored). An entity's row then also replaces a stored item of
+                exactly that version, but not one of any other newer version; entities the
+                frame does not write are left alone. The offline sync uses it when a backfill
+                removed the row it had written online.
 
         Returns:
             Counts of items written and skipped as stale.
@@ -114,10 +150,13 @@ class OnlineStore(abc.ABC):
         Raises:
             InvalidFrameError: The frame breaks the group's contract or a DynamoDB limit
                 (subclasses say which); nothing was written.
+            InvalidRequestError: `replacing` names an entity twice.
             OnlineTableMissingError: The table does not exist.
         """
         self._check_open()
         prepared = prepare_write(group, frame, self.ttl_attribute)
+        if replacing is not None:
+            prepared = _with_replacing(group, prepared, replacing)
         written = self._write(group, prepared, replace_equal) if prepared.pks else 0
         return OnlineWriteReport(
             group=group.name,
@@ -125,6 +164,29 @@ class OnlineStore(abc.ABC):
             written=written,
             skipped_stale=len(prepared.pks) - written,
             superseded=prepared.superseded,
+        )
+
+    def delete_items(self, group: FeatureGroup, versions: pl.DataFrame) -> OnlineDeleteReport:
+        """Delete each named entity's item if it is stored with exactly the given version.
+
+        Args:
+            group: The feature group deleted from; its table must exist (`ensure_table`).
+            versions: Join keys, ``event_time`` and ``created_at`` (tz-aware), one row per
+                entity (other columns are ignored, so rows read before may be passed whole).
+
+        Returns:
+            Counts of items deleted and kept (missing, or stored with another version).
+
+        Raises:
+            InvalidFrameError: A column is missing, null or of the wrong type; nothing deleted.
+            InvalidRequestError: An entity is named twice.
+            OnlineTableMissingError: The table does not exist.
+        """
+        self._check_open()
+        prepared = prepare_versions(group, versions, "online delete")
+        deleted = self._delete_items(group, prepared) if prepared.by_pk else 0
+        return OnlineDeleteReport(
+            group=group.name, rows=prepared.rows, deleted=deleted, kept=prepared.rows - deleted
         )
 
     def read(
@@ -190,8 +252,14 @@ class OnlineStore(abc.ABC):
     def _write(self, group: FeatureGroup, prepared: PreparedWrite, replace_equal: bool) -> int:
         """Upsert every prepared row under the latest-wins rule; return how many were written.
 
-        With `replace_equal`, a stored item of equal event time and created_at is replaced too.
+        With `replace_equal`, a stored item of equal event time and created_at is replaced too;
+        where `prepared.replacing` names a version for a row, a stored item of exactly that
+        version is replaced too.
         """
+
+    @abc.abstractmethod
+    def _delete_items(self, group: FeatureGroup, versions: Versions) -> int:
+        """Delete each item stored with exactly its named version; return how many were."""
 
     @abc.abstractmethod
     def _compile_read(self, plan: ReadPlan) -> Fetch:
@@ -229,3 +297,11 @@ class OnlineStore(abc.ABC):
             self._reads.clear()
         self._reads[cache_key] = compiled
         return compiled
+
+
+def _with_replacing(
+    group: FeatureGroup, prepared: PreparedWrite, replacing: pl.DataFrame
+) -> PreparedWrite:
+    """The prepared write with, per row, the stored version it may replace (or None)."""
+    versions = prepare_versions(group, replacing, "online write's replacing")
+    return dataclasses.replace(prepared, replacing=[versions.by_pk.get(pk) for pk in prepared.pks])

@@ -8,7 +8,10 @@ unconditional write lets a late, older row overwrite a newer one (Feast's defect
 is evaluated by DynamoDB atomically per item, so writers racing on one entity leave the latest
 row whatever order they land in. A failed condition means "the stored item is as new or newer"
 and counts as skipped; PutItems run concurrently in a bounded thread pool since each is a round
-trip.
+trip. A write over a named version adds ``OR (event_time = :rt AND created_at = :rc)``; a
+conditional delete is a DeleteItem under ``event_time = :t AND created_at = :c`` (which also
+fails on a missing item). Both run in the same pool; a failed condition counts as skipped or
+kept.
 
 **Reads** are BatchGetItems of up to 100 keys (DynamoDB's limit), projected to the requested
 features so that unrequested attributes cost neither read capacity nor parsing. Keys DynamoDB
@@ -21,10 +24,10 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -41,6 +44,7 @@ from feature_platform.online_store.dynamodb_items import (
 from feature_platform.online_store.dynamodb_settings import DynamoDBSettings
 from feature_platform.online_store.limits import PK_ATTRIBUTE
 from feature_platform.online_store.reads import FoundItems, ReadPlan
+from feature_platform.online_store.versions import Version, Versions
 from feature_platform.online_store.writes import PreparedWrite
 from feature_platform.specs import CREATED_AT_COLUMN, EVENT_TIME_COLUMN, FeatureGroup
 
@@ -51,9 +55,14 @@ if TYPE_CHECKING:
 MAX_BATCH_GET_KEYS: Final = 100
 LATEST_WINS: Final = "attribute_not_exists(#pk) OR #t < :t OR (#t = :t AND #c < :c)"
 LATEST_OR_EQUAL_WINS: Final = "attribute_not_exists(#pk) OR #t < :t OR (#t = :t AND #c <= :c)"
+OR_NAMED_VERSION: Final = " OR (#t = :rt AND #c = :rc)"
+NAMED_VERSION: Final = "#t = :t AND #c = :c"
 _CONDITION_NAMES: Final = {"#pk": PK_ATTRIBUTE, "#t": EVENT_TIME_COLUMN, "#c": CREATED_AT_COLUMN}
+# DynamoDB refuses expression attribute names an expression does not use.
+_VERSION_NAMES: Final = {"#t": EVENT_TIME_COLUMN, "#c": CREATED_AT_COLUMN}
 # PutItems submitted to the pool at a time: bounds memory for large frames.
 _WRITE_WINDOW: Final = 1024
+_Argument = TypeVar("_Argument")
 
 
 @dataclass(frozen=True)
@@ -104,38 +113,72 @@ class DynamoDBOnlineStore(OnlineStore):
         table = self.settings.table_name(group)
         items = encode_items(group, prepared, self.ttl_attribute)
         condition = LATEST_OR_EQUAL_WINS if replace_equal else LATEST_WINS
+        replacing = prepared.replacing or [None] * len(items)
 
-        def put(item: Item) -> bool:
-            return self._put(table, item, condition)
+        def put(request: tuple[Item, Version | None]) -> bool:
+            return self._put(table, *request, condition)
 
-        written = 0
-        try:
-            if len(items) == 1:  # a push of one entity: no thread hop
-                return int(put(items[0]))
-            pool = self._pool("write")
-            for start in range(0, len(items), _WRITE_WINDOW):
-                written += sum(pool.map(put, items[start : start + _WRITE_WINDOW]))
-        except (ClientError, BotoCoreError) as exc:
-            raise translate(
-                exc,
-                f"writing feature group {group.name!r}",
-                table,
-                f"at least {written} of {len(items)} items were written; writes are idempotent "
-                "(latest wins), so rerun the write",
-            ) from exc
-        return written
+        return self._each(
+            put,
+            list(zip(items, replacing, strict=True)),
+            f"writing feature group {group.name!r}",
+            table,
+            "were written; writes are idempotent (latest wins), so rerun the write",
+        )
 
-    def _put(self, table: str, item: Item, condition: str) -> bool:
-        """PutItem unless the stored item is as new or newer; whether it was written."""
+    def _put(self, table: str, item: Item, replaces: Version | None, condition: str) -> bool:
+        """PutItem unless the stored item is as new or newer (and not the version `replaces`).
+
+        Returns whether the item was written.
+        """
+        values: dict[str, AttributeValueTypeDef] = {
+            ":t": item[EVENT_TIME_COLUMN],
+            ":c": item[CREATED_AT_COLUMN],
+        }
+        if replaces is not None:
+            condition += OR_NAMED_VERSION
+            values[":rt"] = {"N": str(replaces[0])}
+            values[":rc"] = {"N": str(replaces[1])}
         try:
             self.client.put_item(
                 TableName=table,
                 Item=item,
                 ConditionExpression=condition,
                 ExpressionAttributeNames=_CONDITION_NAMES,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def _delete_items(self, group: FeatureGroup, versions: Versions) -> int:
+        self.settings.check_group(group)
+        table = self.settings.table_name(group)
+
+        def delete(named: tuple[str, Version]) -> bool:
+            return self._delete(table, *named)
+
+        return self._each(
+            delete,
+            list(versions.by_pk.items()),
+            f"deleting from feature group {group.name!r}",
+            table,
+            "were deleted; deletes only remove the named version, so rerun the delete",
+        )
+
+    def _delete(self, table: str, pk: str, version: Version) -> bool:
+        """DeleteItem if the stored item has exactly `version`; whether it was deleted."""
+        try:
+            self.client.delete_item(
+                TableName=table,
+                Key={PK_ATTRIBUTE: {"S": pk}},
+                ConditionExpression=NAMED_VERSION,
+                ExpressionAttributeNames=_VERSION_NAMES,
                 ExpressionAttributeValues={
-                    ":t": item[EVENT_TIME_COLUMN],
-                    ":c": item[CREATED_AT_COLUMN],
+                    ":t": {"N": str(version[0])},
+                    ":c": {"N": str(version[1])},
                 },
             )
         except ClientError as exc:
@@ -143,6 +186,33 @@ class DynamoDBOnlineStore(OnlineStore):
                 return False
             raise
         return True
+
+    def _each(
+        self,
+        request: Callable[[_Argument], bool],
+        arguments: list[_Argument],
+        action: str,
+        table: str,
+        hint: str,
+    ) -> int:
+        """Run one conditional request per argument in the bounded pool; how many succeeded.
+
+        Raises:
+            OnlineStoreError: A request failed (translated; `hint` completes "at least n of m
+                items ..." and says why rerunning is safe).
+        """
+        done = 0
+        try:
+            if len(arguments) == 1:  # a push of one entity: no thread hop
+                return int(request(arguments[0]))
+            pool = self._pool("write")
+            for start in range(0, len(arguments), _WRITE_WINDOW):
+                done += sum(pool.map(request, arguments[start : start + _WRITE_WINDOW]))
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(
+                exc, action, table, f"at least {done} of {len(arguments)} items {hint}"
+            ) from exc
+        return done
 
     # -- reads ------------------------------------------------------------------------------
 

@@ -7,6 +7,10 @@ the database evaluates atomically. Latest-wins is a single statement, so concurr
     INSERT ... ON CONFLICT(_pk) DO UPDATE SET ... WHERE excluded._event_time > _event_time
         OR (excluded._event_time = _event_time AND excluded._created_at > _created_at)
 
+A write over a named version adds ``OR (_event_time = ? AND _created_at = ?)``, and a
+conditional delete is ``DELETE ... WHERE _pk = ? AND _event_time = ? AND _created_at = ?``;
+each request's rows run in one transaction.
+
 Layout: a ``WITHOUT ROWID`` table keyed by the encoded hash key, so a lookup is one B-tree
 search; ``_event_time``/``_created_at`` in epoch microseconds; the join keys and one column per
 feature. Own columns start with ``_``, which no identifier can, so they never collide with a
@@ -39,6 +43,7 @@ from feature_platform.errors import (
 from feature_platform.online_store.base import Fetch, OnlineStore
 from feature_platform.online_store.limits import DEFAULT_TTL_ATTRIBUTE
 from feature_platform.online_store.reads import FoundItems, ReadPlan
+from feature_platform.online_store.versions import Versions
 from feature_platform.online_store.writes import PreparedWrite
 from feature_platform.specs import CREATED_AT_COLUMN, EVENT_TIME_COLUMN, FeatureGroup
 
@@ -161,9 +166,27 @@ class EmbeddedOnlineStore(OnlineStore):
             f"OR (excluded._event_time = {_q(table)}._event_time "
             f"AND excluded._created_at {newer_created} {_q(table)}._created_at)"
         )
-        rows = _storage_frame(group, prepared).rows()
+        storage = _storage_frame(group, prepared)
+        if prepared.replacing is not None:
+            # Positional parameters bind in order of appearance: these two come after VALUES.
+            sql += f" OR ({_q(table)}._event_time = ? AND {_q(table)}._created_at = ?)"
+            named = [version or (None, None) for version in prepared.replacing]
+            storage = storage.with_columns(
+                pl.Series("_replaces_event_time", [v[0] for v in named], dtype=pl.Int64),
+                pl.Series("_replaces_created_at", [v[1] for v in named], dtype=pl.Int64),
+            )
+        rows = storage.rows()
         # SQLite has one writer at a time; queueing this process's writers on a lock is much
         # faster than letting them poll SQLite's busy handler (other processes still do).
+        with self._write_lock, self._connection() as connection, _translated(group, table):
+            with _transaction(connection):
+                cursor = connection.executemany(sql, rows)
+            return cursor.rowcount
+
+    def _delete_items(self, group: FeatureGroup, versions: Versions) -> int:
+        table = table_name(group)
+        sql = f"DELETE FROM {_q(table)} WHERE _pk = ? AND _event_time = ? AND _created_at = ?"
+        rows = [(pk, event_us, created_us) for pk, (event_us, created_us) in versions.by_pk.items()]
         with self._write_lock, self._connection() as connection, _translated(group, table):
             with _transaction(connection):
                 cursor = connection.executemany(sql, rows)

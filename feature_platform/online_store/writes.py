@@ -33,11 +33,15 @@ class PreparedWrite:
             canonical dtypes (timestamps UTC microseconds), one row per entity.
         pks: The hash key of each row of `frame`, in the same order.
         rows: How many rows the caller handed in (before dropping superseded ones).
+        replacing: Per row of `frame`, the ``(event_time, created_at)`` in epoch microseconds
+            of a stored item the row replaces even though that item is newer (None: only
+            latest wins); None when the write names no such items.
     """
 
     frame: pl.DataFrame
     pks: list[str]
     rows: int
+    replacing: list[tuple[int, int] | None] | None = None
 
     @property
     def superseded(self) -> int:
@@ -76,8 +80,8 @@ def prepare_write(
             f"online writes take a polars DataFrame, got {type(frame).__name__}"
         )
     _check_columns(group, frame)
-    normalised = _normalise(group, frame)
-    _check_nulls(group, normalised)
+    normalised = normalise(group, frame, write_columns(group), "online write")
+    check_no_null_keys(group, normalised, "online write")
     check_numbers(group, normalised)
     latest = normalised
     if normalised.height > 1:
@@ -107,14 +111,16 @@ def _check_columns(group: FeatureGroup, frame: pl.DataFrame) -> None:
         )
 
 
-def _normalise(group: FeatureGroup, frame: pl.DataFrame) -> pl.DataFrame:
-    """The frame in write-column order and canonical dtypes; columns already right are kept.
+def normalise(
+    group: FeatureGroup, frame: pl.DataFrame, columns: list[str], action: str
+) -> pl.DataFrame:
+    """`columns` of the frame, in order and canonical dtypes; columns already right are kept.
 
     Casting only what differs keeps a one-row push cheap (each polars expression costs).
+    `action` names the request in errors, e.g. "online write".
     """
     changes = []
     schema = frame.schema
-    columns = write_columns(group)
     for column in columns:
         actual = schema[column]
         if column in (EVENT_TIME_COLUMN, CREATED_AT_COLUMN):
@@ -128,12 +134,12 @@ def _normalise(group: FeatureGroup, frame: pl.DataFrame) -> pl.DataFrame:
             continue
         if target == "timestamp" and isinstance(actual, pl.Datetime) and actual.time_zone is None:
             raise NaiveTimestampError(
-                f"column {column!r} of the online write to {group.name!r} has no time zone; "
+                f"column {column!r} of the {action} to {group.name!r} has no time zone; "
                 "use .dt.replace_time_zone('UTC') if its values are UTC"
             )
         if not converts_losslessly(actual, target):
             raise SchemaMismatchError(
-                f"column {column!r} of the online write to {group.name!r} is {actual}, which "
+                f"column {column!r} of the {action} to {group.name!r} is {actual}, which "
                 f"does not convert to {target} without loss"
             )
         expression = pl.col(column)
@@ -144,11 +150,12 @@ def _normalise(group: FeatureGroup, frame: pl.DataFrame) -> pl.DataFrame:
     return ordered.with_columns(changes) if changes else ordered
 
 
-def _check_nulls(group: FeatureGroup, frame: pl.DataFrame) -> None:
+def check_no_null_keys(group: FeatureGroup, frame: pl.DataFrame, action: str) -> None:
+    """Refuse nulls in the join keys and times, which name an item and its version."""
     required = [*group.join_keys, EVENT_TIME_COLUMN, CREATED_AT_COLUMN]
     nulls = [column for column in required if frame.get_column(column).null_count()]
     if nulls:
         raise NullKeyError(
-            f"online write to {group.name!r}: columns {nulls} hold nulls; every row needs its "
+            f"{action} to {group.name!r}: columns {nulls} hold nulls; every row needs its "
             "join keys, event_time and created_at"
         )

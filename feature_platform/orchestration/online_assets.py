@@ -105,7 +105,8 @@ def build_online_definitions(
         report = sync_online(store, group.name, cursor, after_interrupted_sync=interrupted)
         context.log.info(
             f"{group.name}: {report.items_written} items written, {report.items_skipped} "
-            f"refused as stale, {report.entities_superseded} superseded, "
+            f"refused as stale, {report.items_corrected} corrected and {report.items_deleted} "
+            f"deleted (their newest row left the table), {report.entities_superseded} superseded, "
             f"{report.windows_expired} of {report.windows_examined} windows past the ttl"
         )
         metadata = sync_metadata(report)
@@ -191,5 +192,8 @@ def sync_metadata(report: SyncReport) -> dict[str, dg.MetadataValue]:
         "entities_superseded": dg.MetadataValue.int(report.entities_superseded),
         "items_written": dg.MetadataValue.int(report.items_written),
         "items_skipped": dg.MetadataValue.int(report.items_skipped),
+        "items_corrected": dg.MetadataValue.int(report.items_corrected),
+        "items_deleted": dg.MetadataValue.int(report.items_deleted),
+        "corrections_refused": dg.MetadataValue.int(report.corrections_refused),
         "seconds": dg.MetadataValue.float(report.seconds),
     }

@@ -3,7 +3,8 @@
 The sync runs in its own process, which is SIGKILLed after part of its items reached the online
 store and before its cursor could be recorded (the Dagster asset records it only on success).
 Rerun from the same cursor, the online store must equal the offline table's latest live value
-per entity, computed here independently from the table's metadata file.
+per entity, computed here independently from the table's metadata file; also when the killed
+sync was putting back older rows (and deleting items) after a backfill took newer rows away.
 """
 
 from __future__ import annotations
@@ -160,3 +161,29 @@ def test_a_killed_sync_whose_window_then_returns_to_the_cursor_state_converges(
     assert rerun.after_interrupted_sync
     assert rerun.entities_changed == 1_000
     assert differing(online_state(store), expected) == 0
+
+
+def test_a_sync_killed_half_way_through_its_corrections_converges_when_rerun(
+    store: FeatureStore, config: StoreConfig, pool: Pool
+) -> None:
+    """A backfill took rows away: the killed sync had put only part of the older rows back."""
+    _change_day_nine(store)  # u1000..u2999 get day-9 values; u2500.. have no other live row
+    cursor = sync_online(store, NAME, None, now=NOW).to_snapshot_id
+    write_day(store, 9, day_rows(9, range(1_500, 2_000), 9_000))  # the others lose day 9
+    expected = offline_latest_live(store)
+    assert len(expected) == USERS - 500
+
+    _crash_sync(pool, config, cursor, keep=400)  # 400 of 1,000 corrections, no deletion
+    assert differing(online_state(store), expected) == 1_000 - 400 + 500
+
+    rerun = sync_online(store, NAME, cursor, now=NOW)
+
+    # The 400 corrected items are rewritten (equal times), the other 600 replaced.
+    assert (rerun.items_corrected, rerun.items_deleted, rerun.corrections_refused) == (
+        1_000,
+        500,
+        0,
+    )
+    assert rerun.entities_changed == rerun.online_requests == 1_500
+    assert online_state(store) == expected
+    assert sync_online(store, NAME, rerun.to_snapshot_id, now=NOW).online_requests == 0

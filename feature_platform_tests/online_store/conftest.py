@@ -7,20 +7,23 @@ package lives next to this file; `npm ci` installs it on first use.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from feature_platform import FeatureStore, StoreConfig
 from feature_platform.online_store import (
     DynamoDBOnlineStore,
     EmbeddedOnlineStore,
     OnlineStore,
 )
 from feature_platform_tests.online_store.builders import dynamodb_settings
+from feature_platform_tests.online_store.scores import scores_group
 from feature_platform_tests.servers import free_port, wait_until_listening
 
 if TYPE_CHECKING:
@@ -98,4 +101,17 @@ def online_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Onl
         settings = dynamodb_settings(request.getfixturevalue("dynalite_endpoint"))
         store = DynamoDBOnlineStore(settings, client=request.getfixturevalue("dynalite_client"))
     with store:
+        yield store
+
+
+@pytest.fixture(params=["embedded", pytest.param("dynamodb", marks=pytest.mark.integration)])
+def online_home(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[FeatureStore]:
+    """A store holding the `scores` group, with each online store in turn (syncs must agree)."""
+    settings: dict[str, Any] = {"offline_buffer_rows": 0}
+    if request.param == "dynamodb":
+        endpoint = request.getfixturevalue("dynalite_endpoint")
+        online = dataclasses.asdict(dynamodb_settings(endpoint))
+        settings.update(online_store="dynamodb", online_settings=online)
+    with FeatureStore(config=StoreConfig.embedded(tmp_path / "home", **settings)) as store:
+        store.apply(scores_group())
         yield store

@@ -2,106 +2,26 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 import pytest
 
-from feature_platform import Entity, Feature, FeatureGroup, FeatureStore, StoreConfig
+from feature_platform import FeatureStore, StoreConfig
 from feature_platform.errors import FeatureNotOnlineError, NaiveTimestampError
-from feature_platform.online_store import DynamoDBOnlineStore
 from feature_platform.online_sync import sync_online
 from feature_platform_tests.helpers import read_independently
-from feature_platform_tests.online_store.builders import dynamodb_settings
-
-UTC = dt.UTC
-NOW = dt.datetime(2026, 11, 10, 12, tzinfo=UTC)
-TTL = dt.timedelta(days=2)
-
-
-def scores_group(**overrides: Any) -> FeatureGroup:
-    settings: dict[str, Any] = {
-        "name": "scores",
-        "entity": Entity("user", ["user_id"]),
-        "features": [Feature("score", "int64"), Feature("label", "string")],
-        "created_time": "computed_at",
-        "start": "2026-11-01",
-        "ttl": TTL,
-        "online": True,
-    }
-    settings.update(overrides)
-    return FeatureGroup(**settings)
-
-
-def day_rows(day: int, users: range, score: int, computed: int = 0) -> pl.DataFrame:
-    """One row per user at noon of 2026-11-`day`, computed `computed` hours after the day."""
-    start = dt.datetime(2026, 11, day, tzinfo=UTC)
-    return pl.DataFrame(
-        {
-            "user_id": [f"u{u}" for u in users],
-            "event_time": [start + dt.timedelta(hours=12)] * len(users),
-            "computed_at": [start + dt.timedelta(days=1, hours=computed)] * len(users),
-            "score": [score + u for u in users],
-            "label": [f"d{day}"] * len(users),
-        }
-    )
-
-
-def write_day(store: FeatureStore, day: int, frame: pl.DataFrame) -> None:
-    start = dt.datetime(2026, 11, day, tzinfo=UTC)
-    store.write_window("scores", frame, start, start + dt.timedelta(days=1))
-
-
-class Requests:
-    """Counts requests that reach DynamoDB (botocore events), or the embedded store's items."""
-
-    def __init__(self, store: FeatureStore) -> None:
-        self.calls: Counter[str] = Counter()
-        online = store.online
-        if isinstance(online, DynamoDBOnlineStore):
-            online.client.meta.events.register("before-call.dynamodb.*", self._count)
-
-    def _count(self, model: Any, **_: Any) -> None:
-        self.calls[model.name] += 1
-
-    def writes(self) -> int:
-        return sum(n for op, n in self.calls.items() if op in ("PutItem", "BatchWriteItem"))
-
-
-@pytest.fixture(params=["embedded", pytest.param("dynamodb", marks=pytest.mark.integration)])
-def online_home(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[FeatureStore]:
-    settings: dict[str, Any] = {"offline_buffer_rows": 0}
-    if request.param == "dynamodb":
-        endpoint = request.getfixturevalue("dynalite_endpoint")
-        online = dataclasses.asdict(dynamodb_settings(endpoint))
-        settings.update(online_store="dynamodb", online_settings=online)
-    with FeatureStore(config=StoreConfig.embedded(tmp_path / "home", **settings)) as store:
-        store.apply(scores_group())
-        yield store
-
-
-def offline_latest_live(store: FeatureStore, now: dt.datetime) -> dict[str, tuple[Any, ...]]:
-    """The expected online state, computed independently from the table's files."""
-    rows = read_independently(store.table("scores")).filter(pl.col("event_time") >= now - TTL)
-    latest = rows.sort("user_id", "event_time", "created_at").group_by("user_id").last()
-    return {r["user_id"]: (r["score"], r["label"]) for r in latest.to_dicts()}
-
-
-def online_state(store: FeatureStore, users: list[str], now: dt.datetime) -> dict[str, Any]:
-    frame = store.get_online_features(
-        ["scores:score", "scores:label"], [{"user_id": u} for u in users], now=now
-    )
-    return {
-        r["user_id"]: (r["score"], r["label"]) for r in frame.to_dicts() if r["score"] is not None
-    }
-
-
-USERS = [f"u{u}" for u in range(12)]
+from feature_platform_tests.online_store.scores import (
+    NOW,
+    USERS,
+    Requests,
+    day_rows,
+    offline_latest_live,
+    online_state,
+    scores_group,
+    write_day,
+)
 
 
 def test_bootstrap_loads_exactly_the_latest_live_values(online_home: FeatureStore) -> None:

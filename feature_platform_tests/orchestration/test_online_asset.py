@@ -71,6 +71,7 @@ def test_sync_asset_keeps_its_cursor_and_skips_expired_backfills(home: Path) -> 
         assert backfill["from_snapshot_id"] == bootstrap["offline_snapshot_id"]
         assert backfill["windows_expired"] == backfill["windows_examined"] == 1
         assert backfill["items_written"] == backfill["items_skipped"] == 0
+        assert backfill["items_corrected"] == backfill["items_deleted"] == 0
         assert backfill["rows_read"] == 0
 
 
