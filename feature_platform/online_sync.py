@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import polars as pl
 from pyiceberg.conversions import from_bytes
-from pyiceberg.expressions import And, BooleanExpression, In
+from pyiceberg.expressions import AlwaysTrue, And, BooleanExpression, In
 from pyiceberg.manifest import DataFile, ManifestEntryStatus
 from pyiceberg.table import Table
 from pyiceberg.table.snapshots import Snapshot
@@ -39,7 +39,7 @@ from pyiceberg.types import PrimitiveType
 from feature_platform.dtypes import polars_dtype
 from feature_platform.errors import FeatureNotOnlineError, NaiveTimestampError
 from feature_platform.maintenance.compaction import OPERATION_PROPERTY
-from feature_platform.offline_store.reads import scan_table, time_range_filter
+from feature_platform.offline_store.reads import scan_table
 from feature_platform.offline_store.schema import table_columns
 from feature_platform.specs import CREATED_AT_COLUMN, EVENT_TIME_COLUMN, FeatureGroup
 from feature_platform.store import FeatureStore
@@ -338,29 +338,22 @@ def _entities_latest_live(
     on the join keys lets pyiceberg skip files and row groups holding none of these entities.
     """
     keys = list(group.join_keys)
-    key_filter: BooleanExpression = time_range_filter(EVENT_TIME_COLUMN, live_from, None)
+    key_filter: BooleanExpression = AlwaysTrue()
     for key in keys:
         key_filter = And(
             key_filter, In(term=key, literals=entities.get_column(key).unique().to_list())
         )
-    columns = table_columns(group)
-    # A scan at a snapshot projects that snapshot's schema: fill columns added since with nulls.
-    snapshot = table.snapshot_by_id(snapshot_id)
-    schema = table.schema()
-    historic = schema
-    if snapshot is not None and snapshot.schema_id is not None:
-        historic = table.schemas().get(snapshot.schema_id, schema)
-    present = [c for c in columns if c in historic.column_names]
-    scanned = table.scan(
-        row_filter=key_filter, selected_fields=tuple(present), snapshot_id=snapshot_id
-    ).to_arrow()
-    rows = pl.DataFrame(pl.from_arrow(scanned))
+    rows = scan_table(
+        table,
+        columns=table_columns(group),
+        time_column=EVENT_TIME_COLUMN,
+        start=live_from,
+        as_of=snapshot_id,
+        row_filter=key_filter,
+    )
     report.rows_read += rows.height
-    missing = [c for c in columns if c not in present]
-    if missing:
-        empty = pl.DataFrame(pl.from_arrow(schema.select(*missing).as_arrow().empty_table()))
-        rows = rows.with_columns(empty.clear(rows.height))
-    rows = rows.select(columns).join(entities, on=keys, how="semi", nulls_equal=True)
+    # Per-key IN filters also pass other combinations of the keys' values: keep the entities.
+    rows = rows.join(entities.select(keys), on=keys, how="semi", nulls_equal=True)
     return _latest_per_entity(rows, group)
 
 

@@ -90,8 +90,10 @@ def scan_table(
     start: dt.datetime | None = None,
     end: dt.datetime | None = None,
     as_of: int | dt.datetime | str | None = None,
+    row_filter: BooleanExpression | None = None,
 ) -> pl.DataFrame:
-    """Read `columns` of rows with `start <= time_column < end` from the chosen snapshot.
+    """Read `columns` of rows with `start <= time_column < end` (and `row_filter`, e.g. on
+    join keys) from the chosen snapshot.
 
     The filter prunes partitions and row groups inside pyiceberg, so only the needed files are
     opened; an empty table yields an empty frame of the right schema.
@@ -111,8 +113,9 @@ def scan_table(
     if travelling and snapshot.schema_id is not None:
         historic_schema = table.schemas().get(snapshot.schema_id, schema)
     available = [c for c in columns if c in historic_schema.column_names]
+    time_filter = time_range_filter(time_column, start, end)
     scan = table.scan(
-        row_filter=time_range_filter(time_column, start, end),
+        row_filter=time_filter if row_filter is None else And(time_filter, row_filter),
         selected_fields=tuple(available),
         snapshot_id=snapshot.snapshot_id if travelling else None,
     )
