@@ -155,7 +155,7 @@ def sync_online(
             "online=True and apply it to start syncing (its online table, if any, is kept)"
         )
     current = table.current_snapshot()
-    live_from = _live_from(now, group.ttl)
+    live_from = now - group.ttl if group.ttl is not None else None  # ttls are <= 100 years
     report = _Counter(group.name, since_snapshot_id, current, group.ttl)
     report.after_interrupted_sync = after_interrupted_sync
     if current is None or current.snapshot_id == since_snapshot_id:
@@ -192,22 +192,6 @@ def sync_online(
     if not lost.is_empty():
         _correct(store, group, lost, live_from, current, report)
     return report.done(started)
-
-
-def _live_from(now: dt.datetime, ttl: dt.timedelta | None) -> dt.datetime | None:
-    """The oldest live event time, or None when every value is live.
-
-    A ttl reaching back before the earliest instant a scan can bound by (e.g. thousands of
-    years, used to mean "practically forever") makes every value live: the same as no ttl,
-    rather than an OverflowError from datetime arithmetic.
-    """
-    if ttl is None:
-        return None
-    try:
-        live_from = now - ttl
-    except OverflowError:
-        return None
-    return live_from if live_from > _UNBOUNDED_START else None
 
 
 def _changed_entities(

@@ -29,6 +29,8 @@ PARTITION_WIDTH: Mapping[str, dt.timedelta] = {
 _TAG_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,63}$")
 _OWNER_PATTERN = re.compile(r"^(team:[A-Za-z0-9_-]+|[^@\s]+@[^@\s]+\.[^@\s]+)$")
 
+# The longest ttl: any longer means "never expires", which is ttl=None.
+MAX_TTL = dt.timedelta(days=36_525)
 EVENT_TIME_COLUMN = "event_time"
 CREATED_AT_COLUMN = "created_at"
 
@@ -191,6 +193,12 @@ class FeatureGroup:
         ):
             raise InvalidSpecError(
                 f"feature group {self.name!r}: ttl must be a positive timedelta or None"
+            )
+        if self.ttl is not None and self.ttl > MAX_TTL:
+            # `instant - ttl` must stay a datetime everywhere the ttl is applied.
+            raise InvalidSpecError(
+                f"feature group {self.name!r}: a ttl of {self.ttl.days:,} days is longer than "
+                f"{MAX_TTL.days:,} days (100 years); use ttl=None for values that never expire"
             )
         tags = dict(self.tags)
         for key, value in tags.items():

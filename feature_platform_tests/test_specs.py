@@ -45,6 +45,10 @@ def test_longest_valid_name_is_accepted() -> None:
         (lambda: user_group(features=[Feature("user_id", "int64")]), "clash with join keys"),
         (lambda: user_group(partitioning="weekly"), "partitioning must be"),
         (lambda: user_group(ttl=dt.timedelta(0)), "ttl must be a positive"),
+        (
+            lambda: user_group(ttl=dt.timedelta(days=365 * 3000)),
+            r"longer than 36,525 days \(100 years\); use ttl=None",
+        ),
         (lambda: user_group(start="2026-11-01T05:00:00+00:00"), "partition boundary"),
         (lambda: user_group(start="yesterday"), "not an ISO date"),
         (lambda: user_group(start=dt.datetime(2026, 11, 1)), "has no time zone"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import polars as pl
@@ -11,6 +10,7 @@ import pytest
 from feature_platform import FeatureStore, StoreConfig
 from feature_platform.errors import FeatureNotOnlineError, NaiveTimestampError
 from feature_platform.online_sync import sync_online
+from feature_platform.specs import MAX_TTL
 from feature_platform_tests.helpers import read_independently
 from feature_platform_tests.online_store.scores import (
     NOW,
@@ -131,12 +131,10 @@ def test_a_naive_now_is_refused_up_front_naming_the_fix(online_home: FeatureStor
     assert online_state(store, USERS, NOW) == {}
 
 
-def test_a_ttl_reaching_back_past_year_one_keeps_every_value_live(
-    online_home: FeatureStore,
-) -> None:
-    """`now - ttl` does not exist as a datetime: the cutoff is dropped, as if no ttl."""
+def test_the_longest_ttl_keeps_old_values_live(online_home: FeatureStore) -> None:
+    """A ttl of 100 years (the longest a spec takes; longer is ttl=None) syncs like any other."""
     store = online_home
-    store.apply(scores_group(ttl=dt.timedelta(days=365 * 3000)))
+    store.apply(scores_group(ttl=MAX_TTL))
     write_day(store, 2, day_rows(2, range(4), 200))  # 8 days old: live only by the long ttl
     write_day(store, 9, day_rows(9, range(2), 900))
     bootstrap = sync_online(store, "scores", None, now=NOW)
