@@ -110,6 +110,11 @@ class OnlineStore(abc.ABC):
 
     # -- public API -------------------------------------------------------------------------
 
+    @abc.abstractmethod
+    def location(self, group: FeatureGroup) -> str:
+        """Where the group's items live, without credentials, e.g. for the sync to notice that
+        its cursor was reached in another table (a backend switch, a new table prefix)."""
+
     def ensure_table(self, group: FeatureGroup) -> None:
         """Create the group's table if it does not exist (idempotent, safe to race).
 

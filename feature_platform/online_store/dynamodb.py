@@ -97,6 +97,10 @@ class DynamoDBOnlineStore(OnlineStore):
     def __repr__(self) -> str:
         return f"DynamoDBOnlineStore({self.settings!r})"
 
+    def location(self, group: FeatureGroup) -> str:
+        where = self.settings.endpoint_url or f"aws:{self.settings.region_name or 'default'}"
+        return f"dynamodb:{where}#{self.settings.table_name(group)}"
+
     # -- tables -----------------------------------------------------------------------------
 
     def _ensure_table(self, group: FeatureGroup) -> None:

@@ -121,6 +121,9 @@ class EmbeddedOnlineStore(OnlineStore):
     def __repr__(self) -> str:
         return f"EmbeddedOnlineStore({str(self.path)!r})"
 
+    def location(self, group: FeatureGroup) -> str:
+        return f"sqlite:{self.path}#{table_name(group)}"
+
     # -- tables -----------------------------------------------------------------------------
 
     def _ensure_table(self, group: FeatureGroup) -> None:

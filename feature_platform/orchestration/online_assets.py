@@ -29,6 +29,7 @@ from feature_platform.sources import FeatureGroupDefinition
 
 ONLINE_PREFIX = "online"
 CURSOR_METADATA = "offline_snapshot_id"
+LOCATION_METADATA = "online_table"  # the cursor holds only for the table it was reached in
 TTL_METADATA = "ttl_seconds"  # the ttl the sync applied, in seconds, or "none" (unlimited)
 
 
@@ -80,7 +81,8 @@ def build_online_definitions(
         store = feature_store.get_store()
         last = _last_sync_metadata(context, key)
         cursor = None if config.full_resync else _last_cursor(last)
-        ttl = store.get_feature_group(group.name).ttl  # the applied spec, as the sync reads it
+        spec = store.get_feature_group(group.name)  # the applied spec, as the sync reads it
+        ttl = spec.ttl
         recorded = _recorded_ttl_seconds(last)
         if cursor is not None and recorded is not None and _seconds(ttl) > recorded:
             context.log.info(
@@ -88,6 +90,15 @@ def build_online_definitions(
                 f"{_ttl_label(_seconds(ttl))} since the last sync; values it made live again "
                 "are in no offline change since the cursor, so every live value is loaded "
                 "(a bootstrap; online items are only replaced by newer-or-equal rows)"
+            )
+            cursor = None
+        location = store.online.location(spec)
+        recorded_location = (last or {}).get(LOCATION_METADATA)
+        if cursor is not None and recorded_location not in (None, location):
+            context.log.info(
+                f"{group.name}: the last sync wrote to {recorded_location}, this one writes to "
+                f"{location}; its cursor says nothing about this table, so every live value "
+                "is loaded (a bootstrap)"
             )
             cursor = None
         interrupted = _a_sync_stopped_part_way(context, key)
@@ -114,6 +125,7 @@ def build_online_definitions(
         # spec, record the shorter: a later run then still sees the raise and bootstraps.
         applied = min(_seconds(ttl), _seconds(report.ttl))
         metadata[TTL_METADATA] = dg.MetadataValue.text(_ttl_text(applied))
+        metadata[LOCATION_METADATA] = dg.MetadataValue.text(location)
         return dg.MaterializeResult(metadata=metadata)
 
     return dg.Definitions(assets=[online_sync])

@@ -439,3 +439,14 @@ def test_a_closed_store_refuses_use(online_store: OnlineStore) -> None:
 
     with pytest.raises(OnlineStoreClosedError):
         online_store.read(group, keys_frame(group, ("u",)), ["size"])
+
+
+def test_a_location_names_the_table_of_each_group_and_no_credentials(
+    online_store: OnlineStore,
+) -> None:
+    """The sync compares locations to tell whether its cursor was reached in this table."""
+    profiles = online_store.location(profile_group())
+    other = online_store.location(profile_group(name="profile_v2"))
+    assert profiles != other
+    assert profiles == online_store.location(profile_group())  # stable
+    assert "profile" in profiles

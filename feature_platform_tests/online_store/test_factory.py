@@ -13,6 +13,7 @@ from feature_platform.online_store import (
     EmbeddedOnlineStore,
     open_online_store,
 )
+from feature_platform_tests.online_store.builders import profile_group
 
 
 def test_embedded_store_in_a_folder(tmp_path: Path) -> None:
@@ -33,6 +34,14 @@ def test_dynamodb_store_from_settings() -> None:
         assert store.settings == DynamoDBSettings(**settings)  # type: ignore[arg-type]
         assert store.client.meta.region_name == "eu-west-1"
     assert "secret" not in repr(DynamoDBSettings(aws_secret_access_key="secret"))
+
+
+def test_a_dynamodb_location_names_region_and_table_but_no_credentials() -> None:
+    settings = {"region_name": "eu-west-1", "table_prefix": "prod_"}
+    credentials = {"aws_access_key_id": "AKIAEXAMPLE", "aws_secret_access_key": "s3cr3t"}
+    with open_online_store("dynamodb", **settings, **credentials) as store:
+        location = store.location(profile_group())
+    assert location == "dynamodb:aws:eu-west-1#prod_profile"
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 import polars as pl
+import pytest
 
 from feature_platform import FeatureStore
 from feature_platform.definitions import build_definitions
@@ -159,3 +160,41 @@ def engagement_rows(day: dt.datetime, users: list[str], clicks_7d: int) -> pl.Da
             "top_category_7d": ["sport"] * count,
         }
     )
+
+
+def test_a_sync_into_another_online_table_loads_every_live_value(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cursor says what one online table holds: written elsewhere now (a backend switch,
+    a new prefix or folder), the sync must not skip what that table never received."""
+    day = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    day -= dt.timedelta(days=1)
+    asset = build_definitions().get_assets_def(ONLINE)
+    resources = {"feature_store": FeatureStoreResource(home=str(home))}
+    store = FeatureStore(home)
+    store.apply(USER_ENGAGEMENT)
+    store.write_window(
+        "user_engagement", engagement_rows(day, ["a", "b"], 5), day, day + dt.timedelta(days=1)
+    )
+
+    with dg.DagsterInstance.ephemeral() as instance:
+
+        def sync() -> dict[str, object]:
+            result = dg.materialize([asset], instance=instance, resources=resources)
+            assert result.success
+            [event] = result.asset_materializations_for_node(asset.op.name)
+            return {k: v.value for k, v in event.metadata.items()}
+
+        first = sync()
+        assert str(first["online_table"]).startswith("sqlite:")
+        assert first["items_written"] == 2
+        monkeypatch.setenv("FEATURE_PLATFORM_ONLINE__FOLDER", str(tmp_path / "new_online"))
+        moved = sync()
+        unchanged = sync()
+
+    assert moved["online_table"] != first["online_table"]
+    assert (moved["bootstrap"], moved["items_written"]) == (True, 2)
+    assert (unchanged["bootstrap"], unchanged["items_written"]) == (False, 0)
+    with FeatureStore(config=FeatureStoreResource(home=str(home)).store_config()) as reader:
+        online = reader.get_online_features(["user_engagement:clicks_7d"], [{"user_id": "a"}])
+    assert online["clicks_7d"].to_list() == [5]
