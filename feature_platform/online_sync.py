@@ -308,6 +308,11 @@ def _correct(
         report.corrections_refused += deleted.kept
 
 
+# Most join-key values a correction scan pushes into pyiceberg as IN filters (see below); above
+# pyiceberg's own limit for pruning files by an IN (200) the filter only costs.
+KEY_FILTER_LIMIT = 200
+
+
 def _entities_latest_live(
     table: Table,
     group: FeatureGroup,
@@ -318,15 +323,18 @@ def _entities_latest_live(
 ) -> pl.DataFrame:
     """The latest live row, anywhere in the table, of each entity of `entities` that has one.
 
-    An entity's older rows can lie in any window, so the scan spans every live window; a filter
-    on the join keys lets pyiceberg skip files and row groups holding none of these entities.
+    An entity's older rows can lie in any window, so the scan spans every live window. For a
+    few entities a filter on the join keys lets pyiceberg skip files and row groups holding
+    none of them; for many it would cost more than it saves (pyiceberg binds the whole IN set
+    again for every data file it plans, which made a 20,000-entity correction over 161 files
+    take 70 s instead of 2 s), so the entities are then picked after the read.
     """
     keys = list(group.join_keys)
+    values = [entities.get_column(key).unique().to_list() for key in keys]
     key_filter: BooleanExpression = AlwaysTrue()
-    for key in keys:
-        key_filter = And(
-            key_filter, In(term=key, literals=entities.get_column(key).unique().to_list())
-        )
+    if sum(len(v) for v in values) <= KEY_FILTER_LIMIT:
+        for key, literals in zip(keys, values, strict=True):
+            key_filter = And(key_filter, In(term=key, literals=literals))
     rows = scan_table(
         table,
         columns=table_columns(group),
