@@ -105,10 +105,10 @@ def run_ours(workdir: Path, days: int, rows: int, entities: int) -> Measurement:
 
 def run_feast(workdir: Path, days: int, rows: int, entities: int) -> Measurement:
     from feast import Entity as FeastEntity
-    from feast import FeatureStore as FeastStore
     from feast import FeatureView, Field, FileSource, ValueType
-    from feast.repo_config import RegistryConfig, RepoConfig
     from feast.types import Float64, Int64, String
+
+    from benchmarks.feast_repo import open_store as open_feast_store
 
     repo = workdir / "feast"
     repo.mkdir()
@@ -116,16 +116,7 @@ def run_feast(workdir: Path, days: int, rows: int, entities: int) -> Measurement
     # Feast's file store appends by reading the existing file: it must exist (empty) first.
     empty = day_frame(0, 1, entities).head(0).to_arrow()
     pq.write_table(empty.cast(_feast_schema(empty.schema)), path)
-    config = RepoConfig(
-        project="bench",
-        provider="local",
-        registry=RegistryConfig(path=str(repo / "registry.db")),
-        offline_store={"type": "file"},
-        online_store={"type": "sqlite", "path": str(repo / "online.db")},
-        repo_path=repo,
-        entity_key_serialization_version=3,
-    )
-    store = FeastStore(config=config)
+    store = open_feast_store(repo, project="bench")
     user = FeastEntity(name="user", join_keys=["user_id"], value_type=ValueType.INT64)
     source = FileSource(
         path=str(path), timestamp_field="event_time", created_timestamp_column="created_at"

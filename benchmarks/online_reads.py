@@ -219,22 +219,13 @@ def open_feast(repo: Path, data: Dataset) -> tuple[Any, float]:
     No ttl is ``timedelta(0)``, Feast's "forever" (see `benchmarks.feast_repo`).
     """
     from feast import Entity as FeastEntity
-    from feast import FeatureStore as FeastStore
     from feast import FeatureView, Field, FileSource, ValueType
-    from feast.repo_config import RegistryConfig, RepoConfig
     from feast.types import Float64, Int64, String
 
+    from benchmarks.feast_repo import open_store as open_feast_store
+
     repo.mkdir()
-    config = RepoConfig(
-        project="online_bench",
-        provider="local",
-        registry=RegistryConfig(path=str(repo / "registry.db")),
-        offline_store={"type": "file"},
-        online_store={"type": "sqlite", "path": str(repo / "online.db")},
-        repo_path=repo,
-        entity_key_serialization_version=3,
-    )
-    store = FeastStore(config=config)
+    store = open_feast_store(repo, project="online_bench")
     types = {"int64": Int64, "float64": Float64, "string": String}
     objects: list[Any] = []
     frames = {}
