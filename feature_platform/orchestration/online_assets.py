@@ -79,7 +79,8 @@ def build_online_definitions(
         feature_store: FeatureStoreResource,
     ) -> dg.MaterializeResult[None]:
         store = feature_store.get_store()
-        last = _last_sync_metadata(context, key)
+        last_sync = _latest_materialization(context, key)
+        last = _metadata_of(last_sync)
         cursor = None if config.full_resync else _last_cursor(last)
         spec = store.get_feature_group(group.name)  # the applied spec, as the sync reads it
         ttl = spec.ttl
@@ -101,7 +102,7 @@ def build_online_definitions(
                 "is loaded (a bootstrap)"
             )
             cursor = None
-        interrupted = _a_sync_stopped_part_way(context, key)
+        interrupted = _a_sync_stopped_part_way(context, key, last_sync)
         if interrupted:
             context.log.warning(
                 f"{group.name}: a previous sync started and did not finish; entities of the "
@@ -131,14 +132,20 @@ def build_online_definitions(
     return dg.Definitions(assets=[online_sync])
 
 
-def _last_sync_metadata(
+def _latest_materialization(
     context: dg.AssetExecutionContext, key: dg.AssetKey
-) -> dict[str, object] | None:
-    """The metadata values of the asset's latest materialization, or None before the first."""
-    event = context.instance.get_latest_materialization_event(key)
-    if event is None or event.asset_materialization is None:
+) -> dg.EventLogRecord | None:
+    """The record of the asset's latest materialization (the last finished sync), if any."""
+    records = context.instance.fetch_materializations(key, limit=1).records
+    return records[0] if records else None
+
+
+def _metadata_of(record: dg.EventLogRecord | None) -> dict[str, object] | None:
+    """The metadata values of a materialization record, or None when there is none."""
+    materialization = record.asset_materialization if record is not None else None
+    if materialization is None:
         return None
-    return {name: value.value for name, value in event.asset_materialization.metadata.items()}
+    return {name: value.value for name, value in materialization.metadata.items()}
 
 
 def _last_cursor(last: dict[str, object] | None) -> int | None:
@@ -180,13 +187,15 @@ def _ttl_label(seconds: float) -> str:
         return f"{seconds:g} s"
 
 
-def _a_sync_stopped_part_way(context: dg.AssetExecutionContext, key: dg.AssetKey) -> bool:
-    """Whether the latest "sync started" observation has no materialization after it."""
+def _a_sync_stopped_part_way(
+    context: dg.AssetExecutionContext, key: dg.AssetKey, finished: dg.EventLogRecord | None
+) -> bool:
+    """Whether the latest "sync started" observation has no materialization (`finished`, the
+    latest) after it."""
     started = context.instance.fetch_observations(key, limit=1).records
     if not started:
         return False
-    finished = context.instance.fetch_materializations(key, limit=1).records
-    return not finished or finished[0].storage_id < started[0].storage_id
+    return finished is None or finished.storage_id < started[0].storage_id
 
 
 def sync_metadata(report: SyncReport) -> dict[str, dg.MetadataValue]:
