@@ -6,9 +6,12 @@ definitions make up the deployment.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import dagster as dg
 
 from feature_platform.config import StoreConfig
+from feature_platform.orchestration.automation import automation_sensor
 from feature_platform.orchestration.feature_assets import build_feature_group_definitions
 from feature_platform.orchestration.landing_sensors import build_landing_definitions
 from feature_platform.orchestration.maintenance_assets import build_maintenance_definitions
@@ -19,13 +22,32 @@ from feature_platform.orchestration.snowflake_assets import build_snowflake_defi
 from feature_platform.orchestration.source_assets import build_source_definitions
 from feature_platform.orchestration.training_assets import build_training_set_definitions
 from feature_platform.registry import load_feature_groups, load_training_sets
+from feature_platform.sources import FeatureGroupDefinition
+from feature_platform.training.definition import TrainingSetDefinition
 
 
-def build_definitions() -> dg.Definitions:
-    """Assemble the deployment; the environment is read here and nowhere else."""
-    feature_groups = load_feature_groups()
+def build_definitions(
+    feature_groups: Sequence[FeatureGroupDefinition] | None = None,
+    training_sets: Sequence[TrainingSetDefinition] | None = None,
+) -> dg.Definitions:
+    """Assemble the deployment; the environment is read here and nowhere else.
+
+    Args:
+        feature_groups: The groups of the deployment; default: the registry's
+            (`FEATURE_PLATFORM_REGISTRY`, else the demo's). A feature repository made by
+            ``feature-platform init`` passes its own.
+        training_sets: Likewise; default: the registry's when `feature_groups` is not given,
+            none otherwise.
+    """
+    if feature_groups is None:
+        feature_groups = load_feature_groups()
+        if training_sets is None:
+            training_sets = load_training_sets()
+    training_sets = training_sets or ()
     online_kind = StoreConfig.from_env().online_store
-    sources = list(dict.fromkeys(definition.source for definition in feature_groups))
+    sources = list(
+        {definition.source.key: definition.source for definition in feature_groups}.values()
+    )
     return dg.Definitions.merge(
         *[build_source_definitions(source) for source in sources],
         *[build_feature_group_definitions(definition) for definition in feature_groups],
@@ -34,11 +56,13 @@ def build_definitions() -> dg.Definitions:
         *[build_online_definitions(definition, online_kind) for definition in feature_groups],
         *[build_landing_definitions(definition) for definition in feature_groups],
         *[build_snowflake_definitions(definition) for definition in feature_groups],
-        *[build_training_set_definitions(definition) for definition in load_training_sets()],
+        *[build_training_set_definitions(definition) for definition in training_sets],
         # One process per run: a step's own process would import the whole stack (seconds) for
         # each of a group's asset checks. Runs still go to separate processes, tasks or pods.
         dg.Definitions(
-            resources=resources_for(current_environment()), executor=dg.in_process_executor
+            resources=resources_for(current_environment()),
+            executor=dg.in_process_executor,
+            sensors=[automation_sensor()],
         ),
     )
 

@@ -147,3 +147,11 @@ class MetadataOutsideVolumeError(InvalidSnowflakeSettingError):
 
 class UnsafeSnowflakeLiteralError(FeaturePlatformError, ValueError):
     """A text bound for a Snowflake string literal holds a character that cannot be quoted (NUL)."""
+
+
+class SourceError(FeaturePlatformError):
+    """A source could not be read, or gave rows that break its own contract; names the source."""
+
+
+class IncompleteInputError(FeaturePlatformError):
+    """A window's input is not complete yet, so computing it would write wrong features."""

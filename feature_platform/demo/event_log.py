@@ -1,7 +1,10 @@
 """The demo's raw click-event log: an Iceberg table partitioned by event day, written per day.
 
 It is a source, not a feature group: it lives in its own namespace (`raw`) and keeps every event.
-Writing a day replaces that day atomically, so regenerating it is idempotent.
+Writing a day replaces that day atomically, so regenerating it is idempotent. It registers as a
+source exactly as a user's would (`ProducedSource`: the platform writes it, so its asset is
+materializable), and it records which days have been ingested as table properties, so it can say
+whether a feature window's input is complete in any process, with or without Dagster.
 """
 
 from __future__ import annotations
@@ -21,6 +24,12 @@ from feature_platform.demo.click_events import ClickEventConfig, generate_window
 from feature_platform.offline_store.catalog import table_location, table_properties
 from feature_platform.offline_store.reads import scan_table
 from feature_platform.offline_store.writes import WriteResult, replace_window
+from feature_platform.sources.base import (
+    Completeness,
+    SourceObservation,
+    partition_key,
+    partition_windows,
+)
 from feature_platform.specs import Partitioning
 from feature_platform.time_windows import TimeWindow
 
@@ -28,6 +37,10 @@ if TYPE_CHECKING:
     from feature_platform.store import FeatureStore
 
 RAW_NAMESPACE = "raw"
+# One property per ingested day (distinct keys, so two concurrent ingests never lose each
+# other's record), set only after the day's data committed: a crash in between leaves the day
+# "not arrived", and ingesting it again is idempotent.
+INGESTED_PROPERTY_PREFIX = "feature-platform.ingested."
 
 _SCHEMA = Schema(
     NestedField(1, "event_id", StringType(), True),
@@ -53,6 +66,8 @@ class ClickEventLog:
     table_name: str = "click_events"
     key: tuple[str, ...] = ("demo", "click_events")
     partitioning: Partitioning = "daily"
+    description: str = "Synthetic news impressions and clicks, ~5% arriving up to 36 h late."
+    defines_asset: bool = True
 
     def table(self, store: FeatureStore) -> Table:
         catalog = store.catalog
@@ -78,12 +93,49 @@ class ClickEventLog:
         cutoff = arrived_by or dt.datetime.now(dt.UTC)
         events = generate_window(window, self.config).filter(pl.col("ingested_at") <= cutoff)
         data = events.to_arrow().cast(table.schema().as_arrow())
-        return replace_window(
+        result = replace_window(
             lambda: store.catalog.load_table((RAW_NAMESPACE, self.table_name)),
             data,
             "event_time",
             window,
         )
+        arrived = {
+            INGESTED_PROPERTY_PREFIX + partition_key(self.partitioning, day): cutoff.isoformat()
+            for day in partition_windows(self.partitioning, self.start, window)
+            if day.end <= cutoff  # a day still under way has not fully arrived
+        }
+        if arrived:
+            with self.table(store).transaction() as transaction:
+                transaction.set_properties(arrived)
+        return result
+
+    def produce(self, store: FeatureStore, window: TimeWindow) -> int:
+        return self.ingest(store, window).rows_written
+
+    def completeness(self, store: FeatureStore, window: TimeWindow) -> Completeness:
+        """Complete when every day of the window has been ingested after it ended."""
+        properties = self.table(store).properties
+        missing = tuple(
+            key
+            for key in (
+                partition_key(self.partitioning, day)
+                for day in partition_windows(self.partitioning, self.start, window)
+            )
+            if INGESTED_PROPERTY_PREFIX + key not in properties
+        )
+        return Completeness(
+            known=True,
+            missing=missing,
+            evidence=f"days ingested into {RAW_NAMESPACE}.{self.table_name}",
+        )
+
+    def observe(self, store: FeatureStore) -> SourceObservation | None:
+        days = sorted(
+            name.removeprefix(INGESTED_PROPERTY_PREFIX)
+            for name in self.table(store).properties
+            if name.startswith(INGESTED_PROPERTY_PREFIX)
+        )
+        return SourceObservation(newest_partition=days[-1] if days else None)
 
     def read(self, store: FeatureStore, window: TimeWindow) -> pl.DataFrame:
         return scan_table(

@@ -1,11 +1,18 @@
 """The asset factory: one `FeatureGroupDefinition` in, the group's Dagster definitions out.
 
 Each group becomes a time-partitioned asset ``features/<group>`` whose partitions are its
-backfill unit, a job over it and a schedule that materializes the newest partition.
+backfill unit, a job over it and a schedule that materializes the newest partition once its
+input is complete. Before any window is replaced, the run checks that the input of every window
+it computes has arrived; a window computed from a partial input would silently understate (or
+wipe) features, which no data check downstream can tell from real data.
 """
 
-import dagster as dg
+import datetime as dt
 
+import dagster as dg
+from pydantic import Field
+
+from feature_platform.orchestration.completeness import InputCheck, check_inputs
 from feature_platform.orchestration.metadata import column_schema, write_metadata
 from feature_platform.orchestration.partitions import (
     RANGE_END_TAG,
@@ -14,9 +21,10 @@ from feature_platform.orchestration.partitions import (
     windows_in,
 )
 from feature_platform.orchestration.resources import FeatureStoreResource
-from feature_platform.orchestration.run_config import NoOptions
 from feature_platform.sources import FeatureGroupDefinition
+from feature_platform.sources.base import partition_key
 from feature_platform.specs import PARTITION_WIDTH
+from feature_platform.time_windows import TimeWindow
 
 FEATURES_PREFIX = "features"
 
@@ -25,15 +33,33 @@ def feature_asset_key(name: str) -> dg.AssetKey:
     return dg.AssetKey([FEATURES_PREFIX, name])
 
 
+class FeatureRunConfig(dg.Config):
+    """Run options of a feature group's materialization."""
+
+    allow_incomplete_inputs: bool = Field(
+        default=False,
+        description=(
+            "Compute windows even though part of their input has not arrived (the missing "
+            "parts are recorded in the materialization metadata). Off: such a run fails and "
+            "writes nothing."
+        ),
+    )
+
+
 def build_feature_group_definitions(definition: FeatureGroupDefinition) -> dg.Definitions:
     """Asset, job and schedule of one feature group."""
     group = definition.group
     partitions_def = partitions_def_for(group.partitioning, group.start_time)
+    source = definition.source
     source_dependency = dg.AssetDep(
-        dg.AssetKey(list(definition.source.key)),
-        partition_mapping=dg.TimeWindowPartitionMapping(
-            start_offset=-definition.lookback_partitions,
-            allow_nonexistent_upstream_partitions=True,
+        dg.AssetKey(list(source.key)),
+        partition_mapping=(
+            dg.TimeWindowPartitionMapping(
+                start_offset=-definition.lookback_partitions,
+                allow_nonexistent_upstream_partitions=True,
+            )
+            if source.partitioning is not None
+            else None
         ),
     )
 
@@ -59,12 +85,22 @@ def build_feature_group_definitions(definition: FeatureGroupDefinition) -> dg.De
         pool=f"iceberg_{group.name}",
     )
     def feature_group_asset(
-        context: dg.AssetExecutionContext, config: NoOptions, feature_store: FeatureStoreResource
+        context: dg.AssetExecutionContext,
+        config: FeatureRunConfig,
+        feature_store: FeatureStoreResource,
     ) -> dg.MaterializeResult[None]:
         store = feature_store.get_store()
-        store.apply(group)
+        store.apply(group)  # creates or evolves the table; commits no data
+        windows = list(windows_in(context.partition_time_window, group.partitioning))
+        inputs = check_inputs(definition, store, context.instance, windows)
+        if not inputs.complete and not config.allow_incomplete_inputs:
+            raise dg.Failure(
+                description=inputs.message(definition),
+                metadata={"missing_inputs": dg.MetadataValue.json(inputs.missing)},
+                allow_retries=False,
+            )
         results = []
-        for window in windows_in(context.partition_time_window, group.partitioning):
+        for window in windows:
             frame = definition.compute(store, window)
             result = store.write_window(group.name, frame, window.start, window.end)
             context.log.info(
@@ -73,7 +109,7 @@ def build_feature_group_definitions(definition: FeatureGroupDefinition) -> dg.De
                 + ("" if result.rows_written else " (empty window: no data file written)")
             )
             results.append(result)
-        return dg.MaterializeResult(metadata=write_metadata(results))
+        return dg.MaterializeResult(metadata=write_metadata(results) | _input_metadata(inputs))
 
     job = dg.define_asset_job(
         f"{group.name}_job",
@@ -85,57 +121,92 @@ def build_feature_group_definitions(definition: FeatureGroupDefinition) -> dg.De
     )
 
 
+CATCH_UP_PERIODS = 3  # how many past periods a tick still computes if they were waiting for input
+
+
+def _input_metadata(inputs: InputCheck) -> dict[str, dg.MetadataValue]:
+    """What the run knew of its input: how it decided, and what it computed without."""
+    metadata: dict[str, dg.MetadataValue] = {
+        "input_completeness": dg.MetadataValue.text(inputs.evidence or "complete")
+    }
+    if not inputs.complete:
+        metadata["incomplete_inputs_allowed"] = dg.MetadataValue.json(inputs.missing)
+    return metadata
+
+
 def _schedule(
     definition: FeatureGroupDefinition, job: "dg.UnresolvedAssetJobDefinition"
-) -> "dg.ScheduleDefinition | dg.UnresolvedPartitionedAssetScheduleDefinition":
-    """Materialize partitions as soon as their source data is complete.
+) -> dg.ScheduleDefinition:
+    """Materialize partitions as soon as their input is complete, not merely when the clock says.
 
-    When the source lands as often as the group's partitions, that is the newest partition. When
-    it lands less often (an hourly group on a daily event log), running every hour would write
-    empty windows, so the schedule runs at the source's cadence and materializes, in one run,
-    every partition of the source period that just completed.
+    Each tick looks at the last few periods that have ended, skips what is materialized and
+    requests what has a complete input (a run key per period, so nothing is requested twice).
+    A period is the group's partition, or, where the source lands less often than the group's
+    partitions (an hourly group on a daily event log), the source's partition: every group
+    partition inside it is computed in one run once it has arrived, instead of hourly runs
+    writing empty windows.
     """
     group = definition.group
+    source = definition.source
+    key = feature_asset_key(group.name)
+    width = group.partition_width
+    period = max(width, PARTITION_WIDTH[source.partitioning]) if source.partitioning else width
     name = f"{group.name}_schedule"
-    if PARTITION_WIDTH[definition.source.partitioning] <= group.partition_width:
-        return dg.build_schedule_from_partitioned_job(
-            job,
-            name=name,
-            description=f"Materialize the newest complete partition of {group.name}.",
-            minute_of_hour=15 if group.partitioning == "hourly" else 30,
-            hour_of_day=1 if group.partitioning == "daily" else None,
-        )
-    partitions_def = partitions_def_for(group.partitioning, group.start_time)
-    source_partitions = partitions_def_for(definition.source.partitioning, definition.source.start)
 
     @dg.schedule(
         name=name,
         job=job,
-        cron_schedule=_cron_after(definition.source.partitioning),
+        cron_schedule="15 * * * *" if group.partitioning == "hourly" else "30 * * * *",
         execution_timezone="UTC",
         description=(
-            f"Materialize the {group.partitioning} partitions of {group.name} for each completed "
-            f"{definition.source.partitioning} partition of its source."
+            f"Materialize each {'day' if period >= dt.timedelta(days=1) else 'hour'} of "
+            f"{group.name} once its input from {'/'.join(source.key)} is complete."
         ),
     )
-    def catch_up(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
-        source_window = source_partitions.get_prev_partition_window(
-            context.scheduled_execution_time
-        )
-        if source_window is None:
-            return dg.SkipReason("the source has no complete partition yet")
-        keys = partitions_def.get_partition_keys_in_time_window(source_window)
-        return dg.RunRequest(
-            run_key=f"{keys[0]}...{keys[-1]}",
-            tags={
-                RANGE_START_TAG: keys[0],
-                RANGE_END_TAG: keys[-1],
-            },
-        )
+    def materialize_when_complete(
+        context: dg.ScheduleEvaluationContext, feature_store: FeatureStoreResource
+    ) -> list[dg.RunRequest] | dg.SkipReason:
+        tick = context.scheduled_execution_time.astimezone(dt.UTC)
+        done = context.instance.get_materialized_partitions(key)
+        store = feature_store.get_store()
+        requests, waiting = [], []
+        for unit in _recent_periods(tick, period, width, group.start_time):
+            keys = [partition_key(group.partitioning, w) for w in unit]
+            if all(k in done for k in keys):
+                continue
+            inputs = check_inputs(definition, store, context.instance, unit)
+            if not inputs.complete:
+                waiting.append(f"{keys[0]}: {', '.join(inputs.missing_parts()[:3])}")
+                continue
+            run_key = keys[0] if len(keys) == 1 else f"{keys[0]}...{keys[-1]}"
+            if len(keys) == 1:
+                requests.append(dg.RunRequest(run_key=run_key, partition_key=keys[0]))
+            else:
+                tags = {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}
+                requests.append(dg.RunRequest(run_key=run_key, tags=tags))
+        if requests:
+            return requests
+        if waiting:
+            return dg.SkipReason("waiting for input: " + "; ".join(waiting))
+        return dg.SkipReason("every recent partition is materialized")
 
-    return catch_up
+    return materialize_when_complete
 
 
-def _cron_after(source_partitioning: str) -> str:
-    """A while after the source's own schedule (minute 5) has ingested the period."""
-    return "45 0 * * *" if source_partitioning == "daily" else "45 * * * *"
+def _recent_periods(
+    tick: dt.datetime, period: dt.timedelta, width: dt.timedelta, start: dt.datetime
+) -> list[list[TimeWindow]]:
+    """The group windows of each of the last `CATCH_UP_PERIODS` periods ended by `tick`."""
+    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    end = epoch + ((tick - epoch) // period) * period
+    units = []
+    for back in range(CATCH_UP_PERIODS, 0, -1):
+        period_end = end - (back - 1) * period
+        cursor = max(period_end - period, start)
+        unit = []
+        while cursor < period_end:
+            unit.append(TimeWindow(cursor, cursor + width))
+            cursor += width
+        if unit:
+            units.append(unit)
+    return units

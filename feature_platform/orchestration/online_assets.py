@@ -23,6 +23,7 @@ import math
 import dagster as dg
 
 from feature_platform.online_sync import SyncReport, sync_online
+from feature_platform.orchestration.automation import after_upstream_updates
 from feature_platform.orchestration.feature_assets import feature_asset_key
 from feature_platform.orchestration.resources import FeatureStoreResource
 from feature_platform.sources import FeatureGroupDefinition
@@ -69,8 +70,7 @@ def build_online_definitions(
         kinds={"dynamodb" if online_kind == "dynamodb" else "sqlite"},
         tags={"online": "true"},
         # Not while a blocking data check of the upstream group fails.
-        automation_condition=dg.AutomationCondition.eager()
-        & dg.AutomationCondition.all_deps_blocking_checks_passed(),
+        automation_condition=after_upstream_updates(),
         pool=f"online_{group.name}",
     )
     def online_sync(

@@ -31,7 +31,8 @@ def freshness_limit(definition: FeatureGroupDefinition) -> dt.timedelta:
     A group is scheduled at the coarser of its own and its source's partitioning (an hourly
     group on a daily log runs daily), and a period is only computed once it has ended.
     """
-    cadence = max(definition.group.partition_width, PARTITION_WIDTH[definition.source.partitioning])
+    source = definition.source.partitioning
+    cadence = max(definition.group.partition_width, PARTITION_WIDTH[source or "hourly"])
     return 2 * cadence + FRESHNESS_GRACE
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
+from feature_platform.orchestration.automation import after_upstream_updates
 from feature_platform.orchestration.feature_assets import feature_asset_key
 from feature_platform.orchestration.resources import FeatureStoreResource
 from feature_platform.orchestration.run_config import NoOptions
@@ -86,8 +87,7 @@ def build_snowflake_definitions(definition: FeatureGroupDefinition) -> dg.Defini
         owners=[group.owner] if group.owner else None,
         kinds={"snowflake", "iceberg"},
         # Not while a blocking data check of the upstream group fails.
-        automation_condition=dg.AutomationCondition.eager()
-        & dg.AutomationCondition.all_deps_blocking_checks_passed(),
+        automation_condition=after_upstream_updates(),
         check_specs=[
             dg.AssetCheckSpec(
                 READABLE_CHECK,

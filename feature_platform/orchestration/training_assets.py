@@ -9,6 +9,7 @@ import time
 
 import dagster as dg
 
+from feature_platform.orchestration.automation import after_upstream_updates
 from feature_platform.orchestration.feature_assets import feature_asset_key
 from feature_platform.orchestration.resources import FeatureStoreResource
 from feature_platform.time_windows import TimeWindow, to_utc
@@ -51,6 +52,7 @@ def build_training_set_definitions(definition: TrainingSetDefinition) -> dg.Defi
         owners=[definition.owner] if definition.owner else None,
         kinds={"iceberg", "polars"},
         metadata={"features": ", ".join(definition.features)},
+        automation_condition=after_upstream_updates(),
     )
     def training_set(
         context: dg.AssetExecutionContext,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import dagster as dg
 import pytest
 
@@ -103,8 +101,9 @@ def test_jobs_and_schedules(definitions: dg.Definitions) -> None:
     schedules = {s.name: (s.cron_schedule, s.job_name) for s in repository.schedule_defs}
     assert schedules == {
         "click_events_schedule": ("5 0 * * *", "click_events_job"),
-        "user_engagement_schedule": ("30 1 * * *", "user_engagement_job"),
-        "article_popularity_schedule": ("45 0 * * *", "article_popularity_job"),
+        # Hourly ticks: each computes the recent partitions whose input has arrived.
+        "user_engagement_schedule": ("30 * * * *", "user_engagement_job"),
+        "article_popularity_schedule": ("15 * * * *", "article_popularity_job"),
         "user_engagement_maintenance_schedule": ("0 */6 * * *", "user_engagement_maintenance_job"),
         "article_popularity_maintenance_schedule": (
             "0 */6 * * *",
@@ -165,18 +164,3 @@ def test_module_level_definitions_load(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FEATURE_PLATFORM_ENV", "local")
     loaded = defs()
     assert len(list(loaded.resolve_all_asset_specs())) == 10
-
-
-def test_hourly_group_on_a_daily_source_runs_once_the_day_is_in(
-    definitions: dg.Definitions,
-) -> None:
-    repository = definitions.get_repository_def()
-    schedule = repository.get_schedule_def("article_popularity_schedule")
-    context = dg.build_schedule_context(
-        scheduled_execution_time=dt.datetime(2026, 11, 9, 0, 45, tzinfo=dt.UTC)
-    )
-    requests = schedule.evaluate_tick(context).run_requests
-    assert requests is not None
-    assert len(requests) == 1
-    assert requests[0].tags["dagster/asset_partition_range_start"] == "2026-11-08-00:00"
-    assert requests[0].tags["dagster/asset_partition_range_end"] == "2026-11-08-23:00"

@@ -92,12 +92,38 @@ def test_partition_range_run_commits_each_window(events_home: Path) -> None:
     assert_no_empty_files(table)
 
 
-def test_a_window_without_source_rows_writes_nothing(home: Path) -> None:
-    result = _materialize(home, USERS, "2026-11-03")  # the event log was never materialized
+def test_a_window_whose_source_never_arrived_fails_and_writes_nothing(home: Path) -> None:
+    asset = build_definitions().get_assets_def(USERS)
+    resources = {"feature_store": FeatureStoreResource(home=str(home))}
+    # The event log was never materialized: computing would write an empty (wiped) window.
+    result = dg.materialize(
+        [asset], resources=resources, partition_key="2026-11-03", raise_on_error=False
+    )
+    assert not result.success
+    failure = result.get_step_failure_events()[0].step_failure_data.error
+    assert failure is not None
+    assert "2026-11-01, 2026-11-02, 2026-11-03" in failure.message
+    assert FeatureStore(home).table("user_engagement").current_snapshot() is None
+
+
+def test_allowing_incomplete_inputs_computes_and_records_what_was_missing(home: Path) -> None:
+    asset = build_definitions().get_assets_def(USERS)
+    resources = {"feature_store": FeatureStoreResource(home=str(home))}
+    result = dg.materialize(
+        [asset],
+        resources=resources,
+        partition_key="2026-11-03",
+        run_config={
+            "ops": {"features__user_engagement": {"config": {"allow_incomplete_inputs": True}}}
+        },
+    )
     assert result.success
     metadata = result.get_asset_materialization_events()[0].materialization.metadata
     assert metadata["empty_windows"].value == 1
     assert metadata["snapshot_id"].value == "unchanged"
+    assert metadata["incomplete_inputs_allowed"].value == {
+        "2026-11-03": ["2026-11-01", "2026-11-02", "2026-11-03"]
+    }
     assert FeatureStore(home).table("user_engagement").current_snapshot() is None
 
 

@@ -1,45 +1,26 @@
-"""Upstream data that feature groups are computed from, and how a definition ties them together.
+"""A feature group with the logic that computes it: spec, transformation, source and lookback.
 
-A `FeatureGroupDefinition` pairs a spec with a pure transformation of a time window; the source
-says how to read just the rows a window needs (its window widened by the lookback), which is
-what keeps a backfill of one partition cheap.
+The source says how to read just the rows a window needs (its window widened by the lookback),
+which is what keeps a backfill of one partition cheap.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from feature_platform.errors import InvalidSpecError
 from feature_platform.maintenance.policy import MaintenancePolicy
-from feature_platform.specs import FeatureGroup, Partitioning
+from feature_platform.sources.base import Source
+from feature_platform.specs import FeatureGroup
 from feature_platform.time_windows import TimeWindow
 
 if TYPE_CHECKING:
     from feature_platform.store import FeatureStore
-
-
-class Source(Protocol):
-    """A time-partitioned upstream dataset (an event log, a CDC table...)."""
-
-    @property
-    def key(self) -> Sequence[str]:
-        """Asset key path of the source in Dagster, e.g. ``("demo", "click_events")``."""
-        ...
-
-    @property
-    def partitioning(self) -> Partitioning: ...
-
-    @property
-    def start(self) -> dt.datetime: ...
-
-    def read(self, store: FeatureStore, window: TimeWindow) -> pl.DataFrame:
-        """Rows whose event time lies in `window`."""
-        ...
 
 
 Transformation = Callable[[pl.DataFrame, TimeWindow], pl.DataFrame]
