@@ -22,7 +22,12 @@ from feature_platform.demo.event_log import INGESTED_PROPERTY_PREFIX, RAW_NAMESP
 from feature_platform.demo.feature_groups import CLICK_EVENTS
 from feature_platform.offline_store.writes import window_filter
 from feature_platform.orchestration.resources import FeatureStoreResource
-from feature_platform.sources import Completeness, FeatureGroupDefinition, SourceObservation
+from feature_platform.sources import (
+    Completeness,
+    FeatureGroupDefinition,
+    FeatureGroupSource,
+    SourceObservation,
+)
 from feature_platform.specs import Partitioning
 from feature_platform.time_windows import TimeWindow
 from feature_platform_tests.helpers import canonical, read_independently, unbuffered_store
@@ -70,13 +75,15 @@ def _tick(
 ) -> dg.ScheduleExecutionData:
     """One evaluation of the schedule `name`, as the daemon would run it."""
     repository = build_definitions().get_repository_def()
-    context = dg.build_schedule_context(
+    # As a context manager: the context opens its own instance from the ref, which must be
+    # closed again (an open one stays Dagster's current state storage after the test).
+    with dg.build_schedule_context(
         instance=instance,
         scheduled_execution_time=tick,
         resources=_resources(home),
         repository_def=repository,
-    )
-    return repository.get_schedule_def(name).evaluate_tick(context)
+    ) as context:
+        return repository.get_schedule_def(name).evaluate_tick(context)
 
 
 def _failure_message(result: dg.ExecuteInProcessResult) -> str:
@@ -357,3 +364,43 @@ def test_the_demo_source_says_which_days_arrived(home: Path) -> None:
     assert verdict.known
     assert verdict.missing == ("2026-11-02",)
     assert CLICK_EVENTS.observe(store) == SourceObservation(newest_partition="2026-11-04")
+
+
+WEEKLY = FeatureGroup(
+    name="clicks_per_user_7d",
+    entity=Entity("user", ["user_id"]),
+    features=[Feature("clicks_7d", "int64")],
+    start="2026-11-01",
+)
+
+
+def _weekly(daily: pl.DataFrame, window: TimeWindow) -> pl.DataFrame:
+    return daily.group_by("user_id").agg(
+        pl.col("event_time").max(), pl.col("clicks_1d").sum().alias("clicks_7d")
+    )
+
+
+def test_a_group_computed_from_another_group_waits_for_its_partitions(home: Path) -> None:
+    events = _Events(
+        rows=tuple(("u1", _day(day) + dt.timedelta(hours=2)) for day in range(1, 9)),
+        watermark=_day(9),
+    )
+    daily = FeatureGroupDefinition(CLICKS, _clicks, events)
+    weekly = FeatureGroupDefinition(
+        WEEKLY, _weekly, FeatureGroupSource(CLICKS), lookback=dt.timedelta(days=6)
+    )
+    definitions = build_definitions(feature_groups=[daily, weekly])
+    weekly_key = dg.AssetKey(["features", "clicks_per_user_7d"])
+    spec = next(s for s in definitions.resolve_all_asset_specs() if s.key == weekly_key)
+    assert [dep.asset_key for dep in spec.deps] == [CLICKS_KEY]  # lineage: group -> group
+    with dg.DagsterInstance.ephemeral() as instance:
+        for day in range(3, 9):  # 2026-11-02 is not computed yet
+            assert _run(home, CLICKS_KEY, f"2026-11-0{day}", definitions, instance).success
+        message = _failure_message(_run(home, weekly_key, "2026-11-08", definitions, instance))
+        assert "missing 2026-11-02 (Dagster materializations of features/clicks_per_user)" in (
+            message
+        )
+        assert _run(home, CLICKS_KEY, "2026-11-02", definitions, instance).success
+        assert _run(home, weekly_key, "2026-11-08", definitions, instance).success
+    weekly_rows = unbuffered_store(home).read("clicks_per_user_7d")
+    assert weekly_rows.get_column("clicks_7d").to_list() == [7]

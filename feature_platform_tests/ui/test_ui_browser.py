@@ -1,9 +1,11 @@
 """The Dagster UI of `feature-platform demo`, in a real (headless) browser.
 
 One demo and one browser for the module: the asset lineage as the UI draws it, an asset's
-partitions (materialized and missing), and a partition backfill launched as the UI launches it,
-run by the daemon of `dagster dev`, showing up in the Partitions tab. Screenshots go to
-`test-artifacts/ui/` at the repository root.
+partitions (materialized and missing), and partition backfills launched as the UI launches them,
+run by the daemon of `dagster dev`: one over days whose input has not arrived fails and writes
+nothing; once the event log's missing days are backfilled, the same backfill succeeds, shows up
+in the Partitions tab, and the automation sensor then runs the online sync and the Snowflake
+registration by itself. Screenshots go to `test-artifacts/ui/` at the repository root.
 """
 
 from __future__ import annotations
@@ -50,6 +52,11 @@ BACKFILLED = "features/user_engagement"
 # No run config: the definitions' executor already runs a run's steps in its own process.
 BACKFILL_RUN_CONFIG: dict[str, Any] = {}
 BACKFILL_TIMEOUT = 240
+AUTOMATION_TIMEOUT = 240
+EVENTS = "demo/click_events"
+LOOKBACK_DAYS = 6  # user_engagement's 7-day aggregates read 6 days before their own
+# What the automation sensor runs after a backfill of user_engagement (its checks pass).
+AUTOMATED = {"online/user_engagement", "snowflake/user_engagement"}
 
 
 @pytest.fixture(scope="module")
@@ -99,17 +106,34 @@ def test_ui_shows_lineage_and_partitions_and_runs_a_backfill(
         page.screenshot(path=str(SCREENSHOTS["before"]))
         mark("partitions before")
 
-        # Launch the backfill as the UI does, and look at the lineage while the daemon runs it.
-        backfill_id = _launch_backfill(ui, BACKFILLED, targets)
+        # A backfill whose input has not arrived (the 7-day lookback reaches days the event
+        # log lacks) fails, naming the missing days, and materializes nothing.
+        refused_id = _launch_backfill(ui, BACKFILLED, targets)
         _assert_global_lineage(page, ui, groups)
         mark("global lineage")
         _assert_lineage_tabs(page, ui, groups)
         mark("lineage tabs")
         _assert_catalog(page, ui, groups)
         mark("catalog")
+        status, runs = _wait_for_backfill(ui, refused_id)
+        mark("incomplete backfill done")
+        assert runs, ui.log_tail()
+        assert all(run["status"] == "FAILURE" for run in runs), (runs, ui.log_tail())
+        missing_days = _missing_input_days(ui, targets)
+        failures = [message for run in runs for message in _step_failures(ui, run["runId"])]
+        assert failures, runs
+        assert all("is incomplete" in message for message in failures), failures
+        assert any(missing_days[0] in message for message in failures), (missing_days, failures)
+        assert _partition_stats(ui, BACKFILLED)["numMaterialized"] == stats["numMaterialized"]
 
-        # The backfill completes and its partitions show up as materialized.
+        # Backfill the event log's missing days, then the same feature backfill succeeds.
+        events_status, events_runs = _wait_for_backfill(
+            ui, _launch_backfill(ui, EVENTS, missing_days)
+        )
+        assert events_status in {"COMPLETED", "COMPLETED_SUCCESS"}, (events_runs, ui.log_tail())
+        backfill_id = _launch_backfill(ui, BACKFILLED, targets)
         status, runs = _wait_for_backfill(ui, backfill_id)
+        backfilled_at = time.time()
         mark("backfill done")
         assert status in {"COMPLETED", "COMPLETED_SUCCESS"}, (status, runs, ui.log_tail())
         assert runs, "the backfill launched no run"
@@ -121,6 +145,11 @@ def test_ui_shows_lineage_and_partitions_and_runs_a_backfill(
         assert [partition_dot(page, key) for key in targets] == ["green", "green"]
         page.screenshot(path=str(SCREENSHOTS["after"]))
         mark("partitions after")
+
+        # Nobody launches the downstream assets: the automation sensor does.
+        automated = _wait_for_automated_runs(ui, AUTOMATED, since=backfilled_at)
+        mark("automation ran")
+        assert automated == AUTOMATED, (automated, ui.log_tail())
     print("seconds since the UI was up:", marks)
 
     for path in SCREENSHOTS.values():
@@ -211,6 +240,47 @@ def _missing_partitions_with_events(ui: DemoUI) -> list[str]:
     targets = [key for key in reversed(keys) if key in events and key not in done][:2]
     assert len(targets) == 2, (sorted(done), sorted(events))
     return targets
+
+
+def _missing_input_days(ui: DemoUI, partitions: list[str]) -> list[str]:
+    """The event-log days the partitions' 7-day inputs need that the log does not have."""
+    keys, events = _materialized(ui, EVENTS)
+    needed = {
+        keys[index]
+        for partition in partitions
+        for index in range(keys.index(partition) - LOOKBACK_DAYS, keys.index(partition) + 1)
+    }
+    missing = sorted(needed - events)
+    assert missing, (partitions, sorted(events))
+    return missing
+
+
+def _step_failures(ui: DemoUI, run_id: str) -> list[str]:
+    """The error messages of a run's failed steps."""
+    query = """query($id: ID!) { logsForRun(runId: $id) { __typename
+        ... on EventConnection { events { __typename
+            ... on ExecutionStepFailureEvent { error { message } } } } } }"""
+    events = ui.graphql(query, {"id": run_id})["logsForRun"]["events"]
+    return [e["error"]["message"] for e in events if e["__typename"] == "ExecutionStepFailureEvent"]
+
+
+def _wait_for_automated_runs(ui: DemoUI, keys: set[str], since: float) -> set[str]:
+    """Assets that runs launched by the automation sensor after `since` materialized."""
+    query = """query($tags: [ExecutionTag!]) { runsOrError(filter: {tags: $tags}, limit: 50) {
+        ... on Runs { results { runId status startTime assetSelection { path } } } } }"""
+    tags = [{"key": "dagster/from_automation_condition", "value": "true"}]
+    deadline = time.monotonic() + AUTOMATION_TIMEOUT
+    while True:
+        runs = ui.graphql(query, {"tags": tags})["runsOrError"]["results"]
+        done = {
+            "/".join(selected["path"])
+            for run in runs
+            if run["status"] == "SUCCESS" and (run["startTime"] or 0) >= since
+            for selected in run["assetSelection"] or []
+        }
+        if keys <= done or time.monotonic() > deadline:
+            return done & keys
+        time.sleep(3)
 
 
 def _launch_backfill(ui: DemoUI, key: str, partitions: list[str]) -> str:
