@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import dagster as dg
 
 from feature_platform.config import StoreConfig
+from feature_platform.errors import InvalidSpecError
 from feature_platform.orchestration.automation import automation_sensor
 from feature_platform.orchestration.feature_assets import build_feature_group_definitions
 from feature_platform.orchestration.landing_sensors import build_landing_definitions
@@ -22,7 +23,7 @@ from feature_platform.orchestration.snowflake_assets import build_snowflake_defi
 from feature_platform.orchestration.source_assets import build_source_definitions
 from feature_platform.orchestration.training_assets import build_training_set_definitions
 from feature_platform.registry import load_feature_groups, load_training_sets
-from feature_platform.sources import FeatureGroupDefinition
+from feature_platform.sources import FeatureGroupDefinition, Source
 from feature_platform.training.definition import TrainingSetDefinition
 
 
@@ -45,9 +46,7 @@ def build_definitions(
             training_sets = load_training_sets()
     training_sets = training_sets or ()
     online_kind = StoreConfig.from_env().online_store
-    sources = list(
-        {definition.source.key: definition.source for definition in feature_groups}.values()
-    )
+    sources = _distinct_sources(feature_groups)
     return dg.Definitions.merge(
         *[build_source_definitions(source) for source in sources],
         *[build_feature_group_definitions(definition) for definition in feature_groups],
@@ -65,6 +64,24 @@ def build_definitions(
             sensors=[automation_sensor()],
         ),
     )
+
+
+def _distinct_sources(feature_groups: Sequence[FeatureGroupDefinition]) -> list[Source]:
+    """Each source once (groups may share one); two different sources under one key are refused.
+
+    Raises:
+        InvalidSpecError: Two groups name different sources with the same asset key.
+    """
+    by_key: dict[tuple[str, ...], Source] = {}
+    for definition in feature_groups:
+        source = by_key.setdefault(tuple(definition.source.key), definition.source)
+        if source != definition.source:
+            raise InvalidSpecError(
+                f"feature group {definition.name} reads a source with asset key "
+                f"{'/'.join(source.key)} that differs from another group's source with that key "
+                f"({source!r} vs {definition.source!r}); give one of them its own asset_key"
+            )
+    return list(by_key.values())
 
 
 @dg.definitions

@@ -14,12 +14,14 @@ from pathlib import Path
 
 import dagster as dg
 import polars as pl
+import pytest
 from polars.testing import assert_frame_equal
 
 from feature_platform import Entity, Feature, FeatureGroup, FeatureStore
 from feature_platform.definitions import build_definitions
 from feature_platform.demo.event_log import INGESTED_PROPERTY_PREFIX, RAW_NAMESPACE
 from feature_platform.demo.feature_groups import CLICK_EVENTS
+from feature_platform.errors import InvalidSpecError
 from feature_platform.offline_store.writes import window_filter
 from feature_platform.orchestration.resources import FeatureStoreResource
 from feature_platform.sources import (
@@ -404,3 +406,10 @@ def test_a_group_computed_from_another_group_waits_for_its_partitions(home: Path
         assert _run(home, weekly_key, "2026-11-08", definitions, instance).success
     weekly_rows = unbuffered_store(home).read("clicks_per_user_7d")
     assert weekly_rows.get_column("clicks_7d").to_list() == [7]
+
+
+def test_two_different_sources_under_one_asset_key_are_refused() -> None:
+    first = FeatureGroupDefinition(CLICKS, _clicks, _Events(watermark=_day(3)))
+    second = FeatureGroupDefinition(WEEKLY, _weekly, _Events(watermark=_day(4)))
+    with pytest.raises(InvalidSpecError, match="upstream/events that differs"):
+        build_definitions(feature_groups=[first, second])
