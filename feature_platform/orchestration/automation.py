@@ -10,7 +10,7 @@ upstream run is in progress and the blocking data checks pass.
 import dagster as dg
 
 
-def after_upstream_updates() -> dg.AutomationCondition:
+def after_upstream_updates() -> dg.AutomationCondition[dg.AssetKey]:
     """Eager, except that a partition never materialized upstream does not hold it back."""
     return (
         dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
