@@ -346,7 +346,7 @@ def setup_statements(settings: SnowflakeSettings) -> list[str]:
         InvalidSnowflakeSettingError: A setting the chosen integration needs is missing
             (the message names its environment variable).
     """
-    _require(settings, "storage_aws_role_arn")
+    _require(settings, "storage_aws_role_arn", *SETUP_NEEDS[settings.integration_kind])
     volume = quote_identifier(settings.external_volume)
     integration = quote_identifier(settings.catalog_integration)
     database = quote_identifier(settings.database)
@@ -446,6 +446,15 @@ def _integration_statements(settings: SnowflakeSettings, integration: str) -> li
         f"DESC CATALOG INTEGRATION {integration}",
     ]
     return [_statement(head + body), "\n".join(trust)]
+
+
+# What the setup SQL needs beyond the volume's role, per integration kind: checked together with
+# the role up front, so one error names every variable still to set.
+SETUP_NEEDS: dict[str, tuple[str, ...]] = {
+    "object_store": (),
+    "glue": ("glue_aws_role_arn", "glue_catalog_id"),
+    "rest": ("rest_catalog_uri",),
+}
 
 
 def _require(settings: SnowflakeSettings, *names: str) -> None:

@@ -30,6 +30,7 @@ from feature_platform.store import FeatureStore
 
 # Stand-ins for a dry run, so the statements read as they would in a real account.
 DRY_RUN_BASE_URL = "s3://your-bucket/feature-platform/"
+DRY_RUN_ROLE_ARN = "arn:aws:iam::123456789012:role/your-snowflake-volume-role"
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ def dry_run_settings(config: StoreConfig) -> SnowflakeSettings:
         storage_base_url=DRY_RUN_BASE_URL,
         reader_role="FEATURE_READER",
         catalog_namespace=config.namespace,
+        storage_aws_role_arn=DRY_RUN_ROLE_ARN,
     )
 
 

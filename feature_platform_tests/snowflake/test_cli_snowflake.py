@@ -34,6 +34,17 @@ def test_register_dry_run_prints_every_statement_and_runs_none(
     assert "nothing was run" in captured.err
 
 
+def test_setup_sql_without_configuration_prints_the_stand_in_ddl(
+    cli_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["snowflake", "setup-sql"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("-- Snowflake is not configured")
+    assert 'CREATE EXTERNAL VOLUME IF NOT EXISTS "FEATURE_PLATFORM_VOLUME"' in out
+    assert "STORAGE_AWS_ROLE_ARN = 'arn:aws:iam::123456789012:role/your-snowflake-volume-role'" in out
+    assert 'GRANT USAGE ON DATABASE "FEATURES"' in out
+
+
 def test_setup_sql_for_the_configured_glue_integration(
     cli_home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

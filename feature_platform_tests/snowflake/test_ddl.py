@@ -503,6 +503,13 @@ def test_setup_names_the_missing_setting(overrides: dict[str, object], missing: 
         setup_statements(make_settings(**overrides))
 
 
+def test_setup_names_every_missing_setting_at_once() -> None:
+    with pytest.raises(InvalidSnowflakeSettingError) as raised:
+        setup_statements(make_settings(storage_aws_role_arn=None, integration_kind="glue"))
+    for name in ("STORAGE_AWS_ROLE_ARN", "GLUE_AWS_ROLE_ARN", "GLUE_CATALOG_ID"):
+        assert f"FEATURE_PLATFORM_SNOWFLAKE__{name}" in str(raised.value)
+
+
 def test_setup_is_the_only_place_needing_admin_settings() -> None:
     bare = make_settings(storage_aws_role_arn=None, integration_kind="glue")
     assert register_statements(engagement_group(), bare)[0] == CATALOG_CREATE
