@@ -20,7 +20,7 @@ import polars as pl
 from feature_platform.errors import InvalidSpecError, SourceError
 from feature_platform.identifiers import IDENTIFIER_PATTERN
 from feature_platform.specs import PARTITION_WIDTH, Partitioning
-from feature_platform.time_windows import TimeWindow
+from feature_platform.time_windows import TimeWindow, parse_iso
 
 if TYPE_CHECKING:
     from feature_platform.store import FeatureStore
@@ -214,8 +214,14 @@ def validated_start(start: object, partitioning: Partitioning | None, what: str)
     """`start` as an aware UTC datetime, on a partition boundary when the source is partitioned.
 
     Raises:
-        InvalidSpecError: `start` is naive, not a date or datetime, or not on a boundary.
+        InvalidSpecError: `start` is naive, not a date, datetime or ISO string, or not on a
+            boundary.
     """
+    if isinstance(start, str):  # "2026-11-01", as a FeatureGroup's start is written
+        try:
+            start = parse_iso(start)
+        except ValueError as exc:
+            raise InvalidSpecError(f"{what}: start {start!r} is not an ISO-8601 date") from exc
     if isinstance(start, dt.datetime):
         if start.tzinfo is None or start.utcoffset() is None:
             raise InvalidSpecError(
@@ -226,7 +232,9 @@ def validated_start(start: object, partitioning: Partitioning | None, what: str)
     elif isinstance(start, dt.date):
         instant = dt.datetime(start.year, start.month, start.day, tzinfo=dt.UTC)
     else:
-        raise InvalidSpecError(f"{what}: start must be an aware datetime, not {start!r}")
+        raise InvalidSpecError(
+            f"{what}: start must be an aware datetime, a date or an ISO string, not {start!r}"
+        )
     if partitioning is not None:
         if partitioning not in PARTITION_WIDTH:
             raise InvalidSpecError(

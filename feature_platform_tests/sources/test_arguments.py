@@ -52,6 +52,9 @@ def test_sources_are_hashable_values_with_useful_defaults() -> None:
     assert IcebergSource("raw.e", start=dt.date(2026, 11, 1)).start == dt.datetime(
         2026, 11, 1, tzinfo=dt.UTC
     )
+    assert ParquetSource("/data", start="2026-11-01").start == dt.datetime(
+        2026, 11, 1, tzinfo=dt.UTC
+    )
 
 
 def build(kind: str, **settings: Any) -> object:
@@ -68,6 +71,7 @@ def build(kind: str, **settings: Any) -> object:
         ("iceberg", {"table": "events"}, "table must be 'namespace.table'"),
         ("iceberg", {"catalog_properties": {"uri": "x"}}, "pass catalog='<name>'"),
         ("iceberg", {"start": dt.datetime(2026, 1, 1)}, "start 2026-01-01T00:00:00 has no time"),
+        ("iceberg", {"start": "first of May"}, "start 'first of May' is not an ISO-8601 date"),
         (
             "iceberg",
             {"start": dt.datetime(2026, 1, 1, 5, tzinfo=dt.UTC), "partitioning": "daily"},
