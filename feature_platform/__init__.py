@@ -1,11 +1,34 @@
-"""feature_platform: a feature store on Dagster, Apache Iceberg, polars, DynamoDB and Snowflake."""
+"""feature_platform: a feature store on Dagster, Apache Iceberg, polars, DynamoDB and Snowflake.
 
-from feature_platform.config import StoreConfig
-from feature_platform.errors import FeaturePlatformError
-from feature_platform.offline_store.writes import WriteResult
-from feature_platform.specs import Entity, Feature, FeatureGroup
-from feature_platform.store import ApplyResult, FeatureStore
-from feature_platform.time_windows import TimeWindow
+The public names are loaded on first use (PEP 562): importing any submodule imports this package
+first, and eager imports here made every `feature-platform` call pay for the whole store
+(pyiceberg's pyarrow IO, boto3, ...) before parsing its arguments.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from feature_platform.config import StoreConfig
+    from feature_platform.errors import FeaturePlatformError
+    from feature_platform.offline_store.writes import WriteResult
+    from feature_platform.specs import Entity, Feature, FeatureGroup
+    from feature_platform.store import ApplyResult, FeatureStore
+    from feature_platform.time_windows import TimeWindow
+
+_LAZY_EXPORTS = {
+    "ApplyResult": "feature_platform.store",
+    "Entity": "feature_platform.specs",
+    "Feature": "feature_platform.specs",
+    "FeatureGroup": "feature_platform.specs",
+    "FeaturePlatformError": "feature_platform.errors",
+    "FeatureStore": "feature_platform.store",
+    "StoreConfig": "feature_platform.config",
+    "TimeWindow": "feature_platform.time_windows",
+    "WriteResult": "feature_platform.offline_store.writes",
+}
 
 __all__ = [
     "ApplyResult",
@@ -18,3 +41,16 @@ __all__ = [
     "TimeWindow",
     "WriteResult",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY_EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this hook
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

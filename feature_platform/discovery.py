@@ -8,13 +8,18 @@ table itself and needs no separate registry service.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow.compute as pc
+from feature_platform.specs import EVENT_TIME_COLUMN, FeatureGroup
 
-from feature_platform.specs import FeatureGroup
-from feature_platform.store import FeatureStore
+if TYPE_CHECKING:  # only `describe_group` needs them, and it gets them with the store
+    from pyiceberg.table import Table
+
+    from feature_platform.store import FeatureStore
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -31,9 +36,14 @@ def search(store: FeatureStore, text: str) -> list[SearchHit]:
 
     Case-insensitive; every word of `text` must match somewhere in the group.
     """
+    return search_groups(store.list_feature_groups(), text)
+
+
+def search_groups(groups: Iterable[FeatureGroup], text: str) -> list[SearchHit]:
+    """`search` over given specs (the command line reads them without opening the catalog)."""
     words = [w for w in text.lower().split() if w]
     hits = []
-    for group in store.list_feature_groups():
+    for group in groups:
         fields = _searchable(group)
         matches: list[str] = []
         for word in words:
@@ -66,17 +76,7 @@ def describe_group(
     facts = store.describe(name)
     table = store.table(name)
     group = store.get_feature_group(name)
-    partitions: list[str] = []
-    newest: dt.datetime | None = None
-    if table.current_snapshot() is not None:
-        stats = table.inspect.partitions()
-        partition_column = stats.column("partition").to_pylist()
-        values = [next(iter(p.values())) for p in partition_column]
-        partitions = [str(v) for v in sorted(values)]
-        files = table.inspect.files()
-        if files.num_rows:
-            upper = files.column("readable_metrics").combine_chunks().field("event_time")
-            newest = pc.max(upper.field("upper_bound")).as_py()
+    partitions, newest = _partitions_and_newest(table)
     facts.update(
         {
             "online": group.online,
@@ -93,10 +93,42 @@ def describe_group(
     return facts
 
 
+def _partitions_and_newest(table: Table) -> tuple[list[str], dt.datetime | None]:
+    """The live files' partition values, sorted, and the newest event time they hold.
+
+    Read from the current snapshot's manifests: `table.inspect` would build pyarrow tables
+    through pyiceberg's pyarrow IO, which imports `pyarrow.dataset` and with it pandas, a second
+    of start-up for `feature-platform describe`.
+    """
+    from pyiceberg.conversions import from_bytes
+    from pyiceberg.manifest import DataFileContent
+    from pyiceberg.types import PrimitiveType
+
+    snapshot = table.current_snapshot()
+    if snapshot is None:
+        return [], None
+    event_time = table.schema().find_field(EVENT_TIME_COLUMN)
+    values: set[Any] = set()
+    newest: int | None = None
+    for manifest in snapshot.manifests(table.io):
+        for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True):
+            data_file = entry.data_file
+            if len(data_file.partition):
+                values.add(data_file.partition[0])
+            bound = (data_file.upper_bounds or {}).get(event_time.field_id)
+            if data_file.content == DataFileContent.DATA and bound is not None:
+                assert isinstance(event_time.field_type, PrimitiveType)
+                micros = int(from_bytes(event_time.field_type, bound))
+                newest = micros if newest is None else max(newest, micros)
+    partitions = [str(v) for v in sorted(values)]
+    if newest is None:
+        return partitions, None
+    return partitions, _EPOCH + dt.timedelta(microseconds=newest)
+
+
 def _partition_label(group: FeatureGroup, value: str) -> str:
     """Iceberg stores day/hour partition values as ordinals since the epoch."""
-    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
     if value.lstrip("-").isdigit():
-        start = epoch + int(value) * group.partition_width
+        start = _EPOCH + int(value) * group.partition_width
         return start.strftime("%Y-%m-%d" if group.partitioning == "daily" else "%Y-%m-%d-%H:00")
     return value

@@ -37,17 +37,32 @@ def demo_env(home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_demo_materializes_into_the_instance_the_ui_reads(
     demo_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["demo", "--days", "1", "--no-ui"]) == 0
-    output = capsys.readouterr().out
+    """Run as a user does, in its own process: a short summary, Dagster's log in a file."""
+    demo = subprocess.run(
+        [sys.executable, "-m", "feature_platform.cli", "demo", "--days", "1", "--no-ui"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"},
+    )
+    assert demo.returncode == 0, demo.stderr
+    output = demo.stdout + demo.stderr  # everything the terminal shows
     assert "ok     features/user_engagement" in output
     assert "ok     features/article_popularity" in output
     assert "ok     training_sets/click_through" in output
     assert "ok     online/user_engagement" in output
     assert "dropped 3 landing file(s)" in output
+    assert len(output.splitlines()) < 30, output
+    assert "DEBUG" not in output
+    assert "Warning" not in output
+    log = demo_env / "logs" / "demo.log"
+    assert f"Dagster's log of these runs: {log}" in output
+    assert "RUN_SUCCESS" in log.read_text()
     _assert_online_equals_offline_latest_live(FeatureStore(demo_env))
 
     dagster_home = demo_env / "dagster"
-    assert os.environ["DAGSTER_HOME"] == str(dagster_home)
+    assert f"Dagster home: {dagster_home}\n" in output  # DAGSTER_HOME defaults into the home
     assert "enabled: false" in (dagster_home / "dagster.yaml").read_text()
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
         assert instance.run_retries_enabled
@@ -249,7 +264,7 @@ def test_registry_module_replaces_the_demo(tmp_path: Path, monkeypatch: pytest.M
         "snowflake/readers",
     ]
     sensors = [s.name for s in build_definitions().sensors or []]
-    assert sensors == ["readers_landing_files"]
+    assert sensors == ["readers_landing_files", "feature_platform_automation"]
 
     monkeypatch.setenv("FEATURE_PLATFORM_REGISTRY", "no_such_module")
     with pytest.raises(ConfigurationError, match="cannot load FEATURE_GROUPS"):

@@ -17,14 +17,17 @@ commit cannot have landed) and the store's retry loop decides again on the fresh
 
 from __future__ import annotations
 
-import pyarrow as pa
+from typing import TYPE_CHECKING
+
 from pyiceberg.exceptions import ValidationException
 from pyiceberg.expressions import BooleanExpression
-from pyiceberg.io.pyarrow import _check_pyarrow_schema_compatible, _dataframe_to_data_files
 from pyiceberg.table import Table
 from pyiceberg.table.snapshots import Operation, Snapshot
 from pyiceberg.table.update.snapshot import _FastAppendFiles
 from pyiceberg.table.update.validate import _validate_added_data_files
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 class GuardedAppend(_FastAppendFiles):
@@ -67,6 +70,10 @@ def guarded_append(
         write_id_property: The summary property that holds the write id.
         conflict_filter: Rows this append must be the only writer of (its window).
     """
+    # Imported here: pyiceberg's pyarrow IO imports pyarrow.dataset and with it pandas (~1 s),
+    # which commands that only read specs (`feature-platform list`) must not pay for.
+    from pyiceberg.io.pyarrow import _check_pyarrow_schema_compatible, _dataframe_to_data_files
+
     _check_pyarrow_schema_compatible(
         table.metadata.schema(),
         provided_schema=data.schema,

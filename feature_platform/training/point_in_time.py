@@ -12,13 +12,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import polars as pl
 import pyarrow as pa
 from polars._typing import TimeUnit
 from pyiceberg.conversions import from_bytes
 from pyiceberg.expressions import And, In
-from pyiceberg.io.pyarrow import ArrowScan
 from pyiceberg.schema import Schema
 from pyiceberg.table import FileScanTask, Table
 from pyiceberg.table.snapshots import Snapshot
@@ -28,6 +28,9 @@ from feature_platform.offline_store.reads import time_range_filter
 from feature_platform.specs import CREATED_AT_COLUMN, EVENT_TIME_COLUMN
 from feature_platform.training.entity_frame import JOIN_INSTANT
 from feature_platform.training.references import GroupRequest
+
+if TYPE_CHECKING:
+    from pyiceberg.io.pyarrow import ArrowScan
 
 DEFAULT_MAX_ROWS_PER_READ = 4_000_000
 # Label sets with at most this many distinct keys push an IN filter into the Iceberg scan, so
@@ -105,6 +108,9 @@ def join_group(
     tasks = list(scan.plan_files())
     slices = list(_plan_slices(table, tasks, read_start, read_end, max_rows_per_read))
     projected = scan.projection()
+    # Imported on use: it loads pyarrow.dataset and pandas, which spec-only commands skip.
+    from pyiceberg.io.pyarrow import ArrowScan
+
     reader = ArrowScan(scan.table_metadata, scan.io, projected, scan.row_filter)
 
     state = _candidates(_from_arrow(projected.as_arrow().empty_table()), keys, readable, unit)

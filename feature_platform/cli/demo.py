@@ -1,0 +1,93 @@
+"""`feature-platform demo`: materialize the demo, print one line per step, then start the UI.
+
+Dagster logs every event of every run at DEBUG to the console and warns about each beta
+parameter it meets: ~160 lines in which the summary got lost. Those go to a log file under the
+home instead, named in the output; the terminal shows the summary only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import sys
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TextIO
+
+from feature_platform.config import resolve_home
+
+DEMO_LOG = Path("logs") / "demo.log"
+
+
+@contextlib.contextmanager
+def dagster_output_to(log_path: Path) -> Iterator[TextIO]:
+    """Send Dagster's console log and Python's warnings to `log_path`, in this process only.
+
+    Dagster's run logger writes to whatever `sys.stderr` is when a run starts, so redirecting it
+    for the duration keeps the full log (tracebacks of a failed step included) in the file.
+    Dagster's beta, preview and supersession warnings are about our deliberate use of its
+    parameters (backfill policies, pools); they are dropped, every other warning is logged.
+    """
+    from dagster import BetaWarning, PreviewWarning, SupersessionWarning
+
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with (
+        log_path.open("w", encoding="utf-8") as log,
+        contextlib.redirect_stderr(log),
+        warnings.catch_warnings(),
+    ):
+        for category in (BetaWarning, PreviewWarning, SupersessionWarning):
+            warnings.filterwarnings("ignore", category=category)
+        yield log
+
+
+def demo(args: argparse.Namespace) -> int:
+    home = resolve_home(args.home)
+    os.environ["FEATURE_PLATFORM_HOME"] = str(home)
+    log_path = home / DEMO_LOG
+    with dagster_output_to(log_path):
+        from feature_platform.demo.landing import write_demo_landing_files
+        from feature_platform.demo.run import materialize_demo, prepare_dagster_home
+        from feature_platform.store import FeatureStore
+
+        dagster_home = prepare_dagster_home(home)
+        print(f"feature_platform home: {home}\nDagster home: {dagster_home}")
+        print(f"Dagster's log of these runs: {log_path}", flush=True)
+        runs = materialize_demo(home, args.days)
+        for run in runs:
+            print(f"  {run.summary()}")
+        succeeded = all(run.success for run in runs)
+        if succeeded:
+            store = FeatureStore(home)
+            for group in store.list_feature_groups():
+                facts = store.describe(group.name)
+                print(f"  {group.name}: {facts['rows']} rows in {facts['data_files']} files")
+            landed = write_demo_landing_files(store.config)
+    if not succeeded:
+        print(f"error: a demo run failed; its log is in {log_path}", file=sys.stderr)
+        return 1
+    print(
+        f"  dropped {len(landed)} landing file(s) in {store.config.landing_uri}; the landing "
+        "sensor pushes them once the UI (and its daemon) runs"
+    )
+    if args.no_ui:
+        return 0
+    dagster = shutil.which("dagster") or os.path.join(os.path.dirname(sys.executable), "dagster")
+    command = [
+        dagster,
+        "dev",
+        "-m",
+        "feature_platform.definitions",
+        "-h",
+        args.host,
+        "-p",
+        str(args.port),
+    ]
+    print(
+        f"starting the Dagster UI on http://{args.host}:{args.port} (Ctrl-C stops it)", flush=True
+    )
+    os.execv(dagster, command)
+    return 0  # pragma: no cover - execv does not return

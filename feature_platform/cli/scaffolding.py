@@ -1,0 +1,24 @@
+"""`feature-platform init DIR`: create a new feature repository (`feature_platform.scaffold`)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def init(args: argparse.Namespace) -> int:
+    from feature_platform.scaffold import create_repository
+
+    scaffold = create_repository(args.directory, args.name)
+    print(f"created the feature repository {scaffold.root} (package {scaffold.package}):")
+    for path in scaffold.files:
+        print(f"  {path.relative_to(scaffold.root)}")
+    print(
+        "next, in that folder:\n"
+        "  uv sync\n"
+        "  uv run pytest\n"
+        f"  uv run dagster asset materialize -m {scaffold.package}.definitions "
+        f"--select features/{scaffold.group} --partition {scaffold.partition}\n"
+        "  uv run dagster dev\n"
+        "(README.md explains each step)"
+    )
+    return 0
