@@ -17,7 +17,7 @@ import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 import pyarrow as pa
@@ -51,15 +51,18 @@ from feature_platform.offline_store.schema import (
 )
 from feature_platform.offline_store.validation import prepare_frame
 from feature_platform.offline_store.writes import WriteResult, append, replace_window
-from feature_platform.online_store import OnlineStore, OnlineWriteReport, open_online_store
-from feature_platform.online_store.limits import DEFAULT_TTL_ATTRIBUTE, check_storable
-from feature_platform.serving import OnlineFeatureReader
 from feature_platform.specs import EVENT_TIME_COLUMN, FeatureGroup
 from feature_platform.streaming.buffer import OfflineBuffer
 from feature_platform.time_windows import TimeWindow
 from feature_platform.training.entity_frame import DEFAULT_TIMESTAMP_COLUMN
 from feature_platform.training.point_in_time import DEFAULT_MAX_ROWS_PER_READ
 from feature_platform.training.retrieval import AsOf, TrainingSet, build_training_set
+
+if TYPE_CHECKING:
+    # The online store's modules import boto3 (DynamoDB) at module level: loaded when a store
+    # first touches its online side, so that commands reading only specs start fast.
+    from feature_platform.online_store import OnlineStore, OnlineWriteReport
+    from feature_platform.serving import OnlineFeatureReader
 
 WriteTarget = Literal["offline", "online", "both"]
 
@@ -165,6 +168,8 @@ class FeatureStore:
     @cached_property
     def online(self) -> OnlineStore:
         """The online store of this configuration (opened on first use)."""
+        from feature_platform.online_store import open_online_store
+
         if self.config.online_store == "embedded":
             settings = {"folder": str(self.config.online_folder), **self.config.online_settings}
             return open_online_store("embedded", **settings)
@@ -172,6 +177,8 @@ class FeatureStore:
 
     @cached_property
     def _online_reader(self) -> OnlineFeatureReader:
+        from feature_platform.serving import OnlineFeatureReader
+
         return OnlineFeatureReader(self.online, self.get_feature_group)
 
     def flush(self, name: str | None = None) -> list[WriteResult]:
@@ -346,6 +353,10 @@ class FeatureStore:
     ) -> PushResult:
         """Push rows: the streaming path, validated like a window write.
 
+        `frame` is a polars, pandas or pyarrow frame, or a list of dicts, one per row, as
+        streaming producers emit them: typed by the group's spec, timestamps as aware datetimes
+        or ISO-8601 text with an offset or ``Z`` (naive ones are refused).
+
         ``online`` writes apply at once, latest wins (an older event time never replaces a
         newer value). ``offline`` rows are appended to the offline table in micro-batches: they
         are buffered until `offline_buffer_rows` rows or `offline_buffer_seconds` accumulate,
@@ -404,6 +415,8 @@ class FeatureStore:
         """Every offline row of an online group may become an entity's latest value, to be
         synced: refuse here, with the rows in hand, what the online store could never hold."""
         if group.online:
+            from feature_platform.online_store.limits import DEFAULT_TTL_ATTRIBUTE, check_storable
+
             ttl_attribute = self.config.online_settings.get("ttl_attribute", DEFAULT_TTL_ATTRIBUTE)
             check_storable(group, rows, str(ttl_attribute) if ttl_attribute else None)
 

@@ -339,8 +339,8 @@ FRAME_ROWS = [
         "expected exactly ['user_id', 'event_time', 'clicks', 'ctr', 'note']",
     ),
     bad(
-        "write both: list of dicts",
-        lambda s, t: s.write("users", rows().to_dicts(), to="both"),
+        "write both: dict of columns",
+        lambda s, t: s.write("users", rows().to_dict(as_series=False), to="both"),
         InvalidFrameError,
         "expected a polars, pandas or pyarrow frame",
     ),

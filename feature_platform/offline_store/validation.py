@@ -20,6 +20,7 @@ from feature_platform.errors import (
     OutOfWindowError,
     SchemaMismatchError,
 )
+from feature_platform.offline_store.records import is_records, records_frame
 from feature_platform.offline_store.schema import table_columns
 from feature_platform.specs import CREATED_AT_COLUMN, EVENT_TIME_COLUMN, FeatureGroup
 from feature_platform.time_windows import TimeWindow
@@ -64,9 +65,11 @@ def prepare_frame(
 ) -> pl.DataFrame:
     """Validate `frame` against `group` and return it in offline-table form.
 
-    The result has the table's columns in order, canonical dtypes, UTC microsecond timestamps,
-    `created_at` filled (from the group's created_time column, else `written_at`), sorted by
-    join keys and event time.
+    `frame` is a polars, pandas or pyarrow frame, or a list of records (dicts) as streaming
+    producers emit them, built with the spec's types (see `records_frame`). The result has the
+    table's columns in order, canonical dtypes, UTC microsecond timestamps, `created_at` filled
+    (from the group's created_time column, else `written_at`), sorted by join keys and event
+    time.
 
     Raises:
         SchemaMismatchError: A column is missing, unexpected or has a type that would lose data.
@@ -75,7 +78,10 @@ def prepare_frame(
         InvalidValueError: A float feature holds NaN or infinity.
         OutOfWindowError: `window` is given and a row's event time lies outside it.
     """
-    df = as_polars(frame)
+    if is_records(frame):
+        df = records_frame(group.name, _expected_dtypes(group), frame)
+    else:
+        df = as_polars(frame)
     _check_columns(group, df)
     _check_types(group, df)
     _check_nulls(group, df)

@@ -106,7 +106,12 @@ BAD_FRAMES: list[tuple[str, Callable[[pl.DataFrame], object], type[Exception], s
         InvalidValueError,
         "NaN or infinite",
     ),
-    ("not a frame", lambda f: f.to_dicts(), InvalidFrameError, "polars, pandas or pyarrow"),
+    (
+        "not a frame",
+        lambda f: f.to_dict(as_series=False),
+        InvalidFrameError,
+        "polars, pandas or pyarrow",
+    ),
 ]
 
 
