@@ -1,7 +1,8 @@
 """Parsing ``"<group>:<feature>"`` references and naming the output columns they produce.
 
 Feast users write feature references this way, so we accept the same strings; ``"<group>:*"``
-asks for every feature of a group. Output names are decided here, once, so that a clash is an
+asks for every feature of a group, and may stand beside explicit references to the same group
+(each feature is output once). Output names are decided here, once, so that a clash is an
 error before any table is read rather than a silently overwritten column.
 """
 
@@ -84,15 +85,9 @@ def plan_requests(
     for group_name, feature in parse_references(references):
         wanted.setdefault(group_name, []).append(feature)
     requests = []
-    for group_name, features in wanted.items():
+    for group_name, requested in wanted.items():
         group = load_group(group_name)
-        if ALL_FEATURES in features:
-            if len(features) > 1:
-                raise InvalidFeatureReferenceError(
-                    f"'{group_name}:*' already requests every feature of {group_name!r}; "
-                    "drop the other references to it"
-                )
-            features = list(group.feature_names)
+        features = _expand(requested, group)
         unknown = [f for f in features if f not in group.feature_names]
         if unknown:
             raise UnknownFeatureError(
@@ -103,6 +98,19 @@ def plan_requests(
         requests.append(GroupRequest(group, tuple(features), tuple(outputs)))
     _check_clashes(requests, entity_columns, full_feature_names)
     return requests
+
+
+def _expand(requested: Sequence[str], group: FeatureGroup) -> list[str]:
+    """The group's features in order of first mention, ``*`` standing for all of them.
+
+    ``["g:ctr", "g:*"]`` is what a user writes to put one feature first and keep the rest: both
+    ask for `ctr`, so it is listed once (a verbatim repeat was refused by `parse_references`).
+    """
+    features: dict[str, None] = {}  # an ordered set
+    for feature in requested:
+        names = group.feature_names if feature == ALL_FEATURES else (feature,)
+        features.update(dict.fromkeys(names))
+    return list(features)
 
 
 def _check_clashes(
