@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -43,7 +44,7 @@ def test_the_new_repository_passes_its_own_test_and_validates(
             "my_features/definitions.py",
             "my_features/features.py",
             "tests/test_features.py",
-            *[f"data/events/dt=2026-01-0{day}/part-0.parquet" for day in range(1, 8)],
+            *[f"data/events/dt={day}/part-0.parquet" for day in _last_week()],
         ]
     )
     (tmp_path / "dagster_home").mkdir()
@@ -72,15 +73,23 @@ def test_the_new_repository_passes_its_own_test_and_validates(
     assert "All code locations passed validation" in validate.stderr + validate.stdout
 
 
+def _last_week() -> list[str]:
+    """The sample's days: the week before today (UTC), so its values are live for the ttl."""
+    today = dt.datetime.now(dt.UTC).date()
+    return [(today - dt.timedelta(days=back)).isoformat() for back in range(7, 0, -1)]
+
+
 def test_the_sample_is_a_week_of_hive_folders_and_the_same_every_time(tmp_path: Path) -> None:
-    first = create_repository(tmp_path / "one")
-    second = create_repository(tmp_path / "two", name="other_name")
+    first = create_repository(tmp_path / "one", today=dt.date(2026, 1, 8))
+    second = create_repository(tmp_path / "two", name="other_name", today=dt.date(2026, 1, 8))
     assert (first.package, second.package) == ("one", "other_name")
     events = pl.read_parquet(first.root / "data" / "events" / "**" / "*.parquet")
     assert events.height == SAMPLE_DAYS * ROWS_PER_DAY
     assert events.schema["event_time"] == pl.Datetime("us", "UTC")
     again = pl.read_parquet(second.root / "data" / "events" / "**" / "*.parquet")
     assert_frame_equal(events, again)
+    days = events.get_column("event_time").dt.date().unique().sort().to_list()
+    assert days == [dt.date(2026, 1, day) for day in range(1, 8)]
     features = (first.root / "one" / "features.py").read_text()
     assert 'Path(__file__).resolve().parent.parent / "data"' in features  # works anywhere
 

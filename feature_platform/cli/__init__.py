@@ -132,6 +132,21 @@ def build_parser() -> argparse.ArgumentParser:
         "group (as printed by an earlier run) to rebuild a training set exactly",
     )
     _command(training, "operations:training_set")
+
+    online = commands.add_parser(
+        "online", help="read the latest feature values of entities from the online store"
+    )
+    online.add_argument(
+        "--features", required=True, help="comma-separated '<group>:<feature>' references"
+    )
+    online.add_argument(
+        "--entity",
+        action="append",
+        required=True,
+        metavar="KEY=VALUE[,KEY=VALUE]",
+        help="one entity's join keys (repeat for more entities), e.g. user_id=u001",
+    )
+    _command(online, "serving:online_features")
     return parser
 
 

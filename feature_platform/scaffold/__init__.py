@@ -22,8 +22,7 @@ from pathlib import Path
 from feature_platform.errors import ConfigurationError
 
 GROUP = "user_clicks"
-SAMPLE_START = dt.date(2026, 1, 1)
-SAMPLE_DAYS = 7
+SAMPLE_DAYS = 7  # the sample is the last week before `init` ran, so it is live for the ttl
 ROWS_PER_DAY = 200
 USERS = 40
 ARTICLES = 60
@@ -83,8 +82,14 @@ def package_name(directory: Path, name: str | None = None) -> str:
     return candidate
 
 
-def create_repository(directory: str | Path, name: str | None = None) -> Scaffold:
+def create_repository(
+    directory: str | Path, name: str | None = None, today: dt.date | None = None
+) -> Scaffold:
     """Write a new feature repository into `directory` (created if missing; must be empty).
+
+    The sample covers the week before `today` (default: the current UTC day), so its newest
+    values are within the group's ttl and an online read right after the first backfill finds
+    them; the rows themselves come from a fixed seed.
 
     Raises:
         ConfigurationError: `directory` is a file or not empty, or the package name is invalid.
@@ -96,9 +101,10 @@ def create_repository(directory: str | Path, name: str | None = None) -> Scaffol
             f"{root} is not an empty folder; `init` writes a new repository only into a new or "
             "empty folder, so that nothing of yours is overwritten"
         )
-    first_day = SAMPLE_START
-    last_day = SAMPLE_START + dt.timedelta(days=SAMPLE_DAYS - 1)
-    partition = (SAMPLE_START + dt.timedelta(days=1)).isoformat()
+    today = today or dt.datetime.now(dt.UTC).date()
+    first_day = today - dt.timedelta(days=SAMPLE_DAYS)
+    last_day = today - dt.timedelta(days=1)
+    partition = (first_day + dt.timedelta(days=1)).isoformat()
     values = {
         "package": package,
         "group": GROUP,
@@ -106,9 +112,9 @@ def create_repository(directory: str | Path, name: str | None = None) -> Scaffol
         "rows_per_day": str(ROWS_PER_DAY),
         "first_day": first_day.isoformat(),
         "last_day": last_day.isoformat(),
-        "start_year": str(SAMPLE_START.year),
-        "start_month": str(SAMPLE_START.month),
-        "start_day": str(SAMPLE_START.day),
+        "start_year": str(first_day.year),
+        "start_month": str(first_day.month),
+        "start_day": str(first_day.day),
         **_dependency_source(),
     }
     templates = resources.files(__name__).joinpath("templates")
@@ -119,7 +125,7 @@ def create_repository(directory: str | Path, name: str | None = None) -> Scaffol
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text.substitute(values), encoding="utf-8")
         written.append(path)
-    written.extend(write_sample_events(root / "data" / "events"))
+    written.extend(write_sample_events(root / "data" / "events", first_day))
     return Scaffold(root, package, tuple(written), partition)
 
 
@@ -157,7 +163,7 @@ def _dependency_source() -> dict[str, str]:
     }
 
 
-def write_sample_events(folder: Path) -> list[Path]:
+def write_sample_events(folder: Path, first_day: dt.date) -> list[Path]:
     """A week of click events, one hive folder per day: ``dt=YYYY-MM-DD/part-0.parquet``.
 
     Deterministic (a seeded generator), so the scaffold's test can check exact counts.
@@ -169,7 +175,7 @@ def write_sample_events(folder: Path) -> list[Path]:
     rng = np.random.default_rng(SEED)
     written = []
     for offset in range(SAMPLE_DAYS):
-        day = SAMPLE_START + dt.timedelta(days=offset)
+        day = first_day + dt.timedelta(days=offset)
         start = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
         micros = np.sort(rng.integers(0, 86_400_000_000, ROWS_PER_DAY))
         events = pl.DataFrame(
