@@ -19,7 +19,7 @@ import pytest
 
 from feature_platform import FeatureStore
 from feature_platform.cli import main
-from feature_platform.demo.run import prepare_dagster_home
+from feature_platform.instance import prepare_dagster_home
 from feature_platform.orchestration.resources import FeatureStoreResource
 from feature_platform_tests.helpers import read_independently
 from feature_platform_tests.servers import free_port

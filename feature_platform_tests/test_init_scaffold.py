@@ -36,6 +36,7 @@ def test_the_new_repository_passes_its_own_test_and_validates(
     files = sorted(str(p.relative_to(repo)) for p in repo.rglob("*") if p.is_file())
     assert files == sorted(
         [
+            ".feature_platform/dagster/dagster.yaml",  # the instance DAGSTER_HOME points at
             ".gitignore",
             "README.md",
             "pyproject.toml",

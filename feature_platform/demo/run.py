@@ -7,7 +7,6 @@ home), so the Dagster UI started afterwards shows them as materialized partition
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,33 +23,6 @@ from feature_platform.orchestration.training_assets import (
     TrainingSetRunConfig,
     training_set_asset_key,
 )
-
-DAGSTER_YAML = """\
-# Written by `feature-platform demo`: a local instance with no first-run prompts or telemetry.
-telemetry:
-  enabled: false
-nux:
-  enabled: false
-# At most 4 runs write one Iceberg table at once (pools `iceberg_<group>`): a 1,000-partition
-# backfill queues instead of stampeding the catalog; commit retries (10) exceed the limit.
-concurrency:
-  pools:
-    default_limit: 4
-# A run whose process crashed is retried (writes are idempotent window replacements).
-run_retries:
-  enabled: true
-  max_retries: 2
-"""
-
-
-def prepare_dagster_home(home: Path) -> Path:
-    """Point DAGSTER_HOME at ``<home>/dagster`` (unless set) and write its dagster.yaml."""
-    dagster_home = Path(os.environ.setdefault("DAGSTER_HOME", str(home / "dagster")))
-    dagster_home.mkdir(parents=True, exist_ok=True)
-    config = dagster_home / "dagster.yaml"
-    if not config.exists():
-        config.write_text(DAGSTER_YAML)
-    return dagster_home
 
 
 @dataclass(frozen=True)
@@ -94,9 +66,16 @@ def materialize_demo(home: Path, days: int, today: dt.date | None = None) -> lis
     ]
     runs = []
     for path, first, last in plan:
-        asset = definitions.get_assets_def(dg.AssetKey(list(path)))
+        key = dg.AssetKey(list(path))
+        # With their data checks, as a run from the UI: the automation sensor starts the
+        # assets downstream only once the blocking checks of their upstream have passed.
+        checks = [
+            check
+            for check in definitions.asset_checks or []
+            if any(check_key.asset_key == key for check_key in check.check_keys)
+        ]
         result = dg.materialize(
-            [asset],
+            [definitions.get_assets_def(key), *checks],
             instance=instance,
             resources=resources,
             tags={RANGE_START_TAG: first, RANGE_END_TAG: last},

@@ -20,6 +20,7 @@ from importlib import resources
 from pathlib import Path
 
 from feature_platform.errors import ConfigurationError
+from feature_platform.instance import write_instance_yaml
 
 GROUP = "user_clicks"
 SAMPLE_DAYS = 7  # the sample is the last week before `init` ran, so it is live for the ttl
@@ -126,6 +127,8 @@ def create_repository(
         path.write_text(text.substitute(values), encoding="utf-8")
         written.append(path)
     written.extend(write_sample_events(root / "data" / "events", first_day))
+    # The Dagster instance the README's commands use (DAGSTER_HOME must exist); not committed.
+    write_instance_yaml(root / ".feature_platform" / "dagster")
     return Scaffold(root, package, tuple(written), partition)
 
 
