@@ -4,8 +4,9 @@ One demo and one browser for the module: the asset lineage as the UI draws it, a
 partitions (materialized and missing), and partition backfills launched as the UI launches them,
 run by the daemon of `dagster dev`: one over days whose input has not arrived fails and writes
 nothing; once the event log's missing days are backfilled, the same backfill succeeds, shows up
-in the Partitions tab, and the automation sensor then runs the online sync and the Snowflake
-registration by itself. Screenshots go to `test-artifacts/ui/` at the repository root.
+in the Partitions tab, and the automation sensor then runs the online sync, the Snowflake
+registration and the training set by itself. Screenshots go to `test-artifacts/ui/` at the
+repository root.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ AUTOMATION_TIMEOUT = 240
 EVENTS = "demo/click_events"
 LOOKBACK_DAYS = 6  # user_engagement's 7-day aggregates read 6 days before their own
 # What the automation sensor runs after a backfill of user_engagement (its checks pass).
-AUTOMATED = {"online/user_engagement", "snowflake/user_engagement"}
+AUTOMATED = {"online/user_engagement", "snowflake/user_engagement", "training_sets/click_through"}
 
 
 @pytest.fixture(scope="module")
