@@ -7,9 +7,9 @@ first use, so importing this package stays cheap.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from feature_platform.lazy_exports import lazy_exports
 from feature_platform.sources.base import (
     Completeness,
     ProducedSource,
@@ -24,18 +24,12 @@ if TYPE_CHECKING:
     from feature_platform.sources.parquet import ParquetSource
     from feature_platform.sources.snowflake import SnowflakeSource
 
-_LAZY = {
+_LAZY_EXPORTS = {
     "FeatureGroupSource": "feature_platform.sources.feature_group",
     "IcebergSource": "feature_platform.sources.iceberg",
     "ParquetSource": "feature_platform.sources.parquet",
     "SnowflakeSource": "feature_platform.sources.snowflake",
 }
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [
@@ -50,3 +44,5 @@ __all__ = [
     "SourceObservation",
     "Transformation",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY_EXPORTS, __all__)
