@@ -24,7 +24,7 @@ from feature_platform.orchestration.source_assets import build_source_definition
 from feature_platform.orchestration.training_assets import build_training_set_definitions
 from feature_platform.registry import load_feature_groups, load_training_sets
 from feature_platform.sources import FeatureGroupDefinition, Source
-from feature_platform.training.definition import TrainingSetDefinition
+from feature_platform.training.definition import TrainingSetDefinition, check_training_set_names
 
 
 def build_definitions(
@@ -45,6 +45,7 @@ def build_definitions(
         if training_sets is None:
             training_sets = load_training_sets()
     training_sets = training_sets or ()
+    check_training_set_names(training_sets, [definition.name for definition in feature_groups])
     online_kind = StoreConfig.from_env().online_store
     sources = _distinct_sources(feature_groups)
     return dg.Definitions.merge(

@@ -155,3 +155,11 @@ class SourceError(FeaturePlatformError):
 
 class IncompleteInputError(FeaturePlatformError):
     """A window's input is not complete yet, so computing it would write wrong features."""
+
+
+class NameClashError(InvalidSpecError):
+    """Two relations would answer to one name: feature groups, their ``<group>_latest`` views
+    and training sets share one name space in SQL and in Snowflake.
+
+    Raised before anything is created or written; the message names both and the rule.
+    """

@@ -11,12 +11,17 @@ import datetime as dt
 import json
 import re
 from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from feature_platform.dtypes import KEY_TYPES, canonical_dtype
 from feature_platform.errors import InvalidSpecError
-from feature_platform.identifiers import RESERVED_COLUMNS, validate_identifier
+from feature_platform.identifiers import (
+    RESERVED_COLUMNS,
+    refuse_latest_suffix,
+    validate_identifier,
+)
 from feature_platform.time_windows import parse_iso
 
 Partitioning = Literal["daily", "hourly"]
@@ -33,6 +38,10 @@ _OWNER_PATTERN = re.compile(r"^(team:[A-Za-z0-9_-]+|[^@\s]+@[^@\s]+\.[^@\s]+)$")
 MAX_TTL = dt.timedelta(days=36_525)
 EVENT_TIME_COLUMN = "event_time"
 CREATED_AT_COLUMN = "created_at"
+
+# Set while a stored spec is read back: a group applied before names ending in ``_latest`` were
+# refused must still load, or one such table would break every listing of the store.
+_READING_STORED_SPEC: ContextVar[bool] = ContextVar("reading_stored_spec", default=False)
 
 
 @dataclass(frozen=True)
@@ -122,7 +131,8 @@ class FeatureGroup:
     """A set of features of one entity, computed per time window and stored together.
 
     Args:
-        name: Table and asset name; ``^[a-z][a-z0-9_]{0,62}$``.
+        name: Table and asset name; ``^[a-z][a-z0-9_]{0,62}$``, not ending in ``_latest`` (the
+            suffix of every group's latest-value view).
         entity: Whose features these are.
         features: The feature columns, in table order.
         event_time: Column of incoming frames holding when each value became true.
@@ -152,6 +162,8 @@ class FeatureGroup:
 
     def __post_init__(self) -> None:
         validate_identifier(self.name, "feature group")
+        if not _READING_STORED_SPEC.get():
+            refuse_latest_suffix(self.name, "feature group")
         if not isinstance(self.entity, Entity):
             raise InvalidSpecError(f"feature group {self.name!r}: entity must be an Entity")
         if isinstance(self.features, Feature) or not isinstance(self.features, Sequence):
@@ -311,21 +323,28 @@ class FeatureGroup:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FeatureGroup:
+        """The group `to_dict` gave, also one stored before names ending in ``_latest`` were
+        refused: its table must stay readable (`FeatureStore.apply` refuses to create a new
+        table under such a name, whatever built the spec)."""
         ttl_seconds = data.get("ttl_seconds")
-        return cls(
-            name=data["name"],
-            entity=Entity(**data["entity"]),
-            features=[Feature(**f) for f in data["features"]],
-            event_time=data.get("event_time", EVENT_TIME_COLUMN),
-            created_time=data.get("created_time"),
-            partitioning=data.get("partitioning", "daily"),
-            start=data.get("start", "2024-01-01"),
-            ttl=None if ttl_seconds is None else dt.timedelta(seconds=ttl_seconds),
-            online=bool(data.get("online", False)),
-            owner=data.get("owner"),
-            description=data.get("description", ""),
-            tags=data.get("tags", {}),
-        )
+        token = _READING_STORED_SPEC.set(True)
+        try:
+            return cls(
+                name=data["name"],
+                entity=Entity(**data["entity"]),
+                features=[Feature(**f) for f in data["features"]],
+                event_time=data.get("event_time", EVENT_TIME_COLUMN),
+                created_time=data.get("created_time"),
+                partitioning=data.get("partitioning", "daily"),
+                start=data.get("start", "2024-01-01"),
+                ttl=None if ttl_seconds is None else dt.timedelta(seconds=ttl_seconds),
+                online=bool(data.get("online", False)),
+                owner=data.get("owner"),
+                description=data.get("description", ""),
+                tags=data.get("tags", {}),
+            )
+        finally:
+            _READING_STORED_SPEC.reset(token)
 
     @classmethod
     def from_json(cls, text: str) -> FeatureGroup:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import polars as pl
 import pyarrow as pa
 from pyiceberg.catalog import Catalog
-from pyiceberg.exceptions import CommitFailedException, NoSuchTableError
+from pyiceberg.exceptions import CommitFailedException, NoSuchNamespaceError, NoSuchTableError
 from pyiceberg.schema import Schema
 from pyiceberg.table import Table
 
@@ -33,11 +33,16 @@ from feature_platform.errors import (
     FeatureNotOnlineError,
     InvalidRequestError,
     InvalidSpecError,
+    NameClashError,
     StoreClosedError,
     UnknownFeatureError,
     UnknownFeatureGroupError,
 )
-from feature_platform.identifiers import validate_identifier
+from feature_platform.identifiers import (
+    LATEST_SUFFIX,
+    refuse_latest_suffix,
+    validate_identifier,
+)
 from feature_platform.offline_store.catalog import open_catalog, table_location, table_properties
 from feature_platform.offline_store.reads import scan_table, utc_or_none
 from feature_platform.offline_store.schema import (
@@ -57,6 +62,7 @@ from feature_platform.time_windows import TimeWindow
 from feature_platform.training.entity_frame import DEFAULT_TIMESTAMP_COLUMN
 from feature_platform.training.point_in_time import DEFAULT_MAX_ROWS_PER_READ
 from feature_platform.training.retrieval import AsOf, TrainingSet, build_training_set
+from feature_platform.training.storage import training_set_namespace
 
 if TYPE_CHECKING:
     # The online store's modules import boto3 (DynamoDB) at module level: loaded when a store
@@ -84,6 +90,14 @@ def _flush_open_stores() -> None:
 # concurrent.futures has shut its pools (pyiceberg writes files through one). Threading's hooks
 # run in reverse order of registration, so this one runs before that shutdown.
 threading._register_atexit(_flush_open_stores)  # type: ignore[attr-defined]
+
+
+def _table_exists(catalog: Catalog, identifier: tuple[str, str]) -> bool:
+    """`catalog.table_exists`, also where a missing namespace raises instead of answering."""
+    try:
+        return catalog.table_exists(identifier)
+    except NoSuchNamespaceError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -133,12 +147,19 @@ class FeatureStore:
         home: Folder for embedded state; defaults to `FEATURE_PLATFORM_HOME` or
             ``./.feature_platform``. Ignored when `config` is given.
         config: A full configuration (see `FeatureStore.from_config`).
+
+    Raises:
+        ConfigurationError: The home folder cannot be written, or the catalog cannot be opened
+            or reached (checked here, so a misconfigured store fails where it is built).
     """
 
     def __init__(
         self, home: str | os.PathLike[str] | None = None, *, config: StoreConfig | None = None
     ):
         self.config = config if config is not None else StoreConfig.embedded(home)
+        # Opened now, not on first use: a wrong home, catalog URL or unreachable catalog is a
+        # `ConfigurationError` from the line that built the store, not from a later write.
+        self.catalog: Catalog = open_catalog(self.config)
         self._buffer = OfflineBuffer(
             self._commit_buffered,
             max_rows=self.config.offline_buffer_rows,
@@ -158,12 +179,14 @@ class FeatureStore:
 
     @classmethod
     def from_env(cls) -> FeatureStore:
-        """Open the store described by ``FEATURE_PLATFORM_*`` environment variables."""
-        return cls(config=StoreConfig.from_env())
+        """Open the store described by ``FEATURE_PLATFORM_*`` environment variables.
 
-    @cached_property
-    def catalog(self) -> Catalog:
-        return open_catalog(self.config)
+        Raises:
+            ConfigurationError: A variable is malformed or out of range, the home folder
+                cannot be written, or the catalog cannot be opened; the message names the
+                variable to change.
+        """
+        return cls(config=StoreConfig.from_env())
 
     @cached_property
     def online(self) -> OnlineStore:
@@ -207,6 +230,8 @@ class FeatureStore:
         Raises:
             IncompatibleSchemaChangeError: The change cannot be made in place (see
                 `plan_evolution`); nothing is modified.
+            NameClashError: A new group's name is taken by a training set, or would make its
+                ``<name>_latest`` view clash with an existing group; nothing is created.
         """
         if not isinstance(group, FeatureGroup):
             raise InvalidSpecError(
@@ -225,6 +250,7 @@ class FeatureStore:
         identifier = self._identifier(group.name)
         schema = iceberg_schema(group)
         if not self.catalog.table_exists(identifier):
+            self._refuse_name_clash(group.name)
             properties = {**table_properties(self.config), SPEC_PROPERTY: group.to_json()}
             location = table_location(self.config, self.config.namespace, group.name)
             self.catalog.create_table_if_not_exists(
@@ -244,6 +270,35 @@ class FeatureStore:
         raise CommitConflictError(
             f"could not evolve feature group {group.name!r}: its table kept changing concurrently"
         )
+
+    def _refuse_name_clash(self, name: str) -> None:
+        """A new group's name must not answer for another relation in SQL or Snowflake.
+
+        Checked when the table is created, against what the catalog holds: a training set by
+        that name, or a group ``<name>_latest`` applied before that suffix was refused (whose
+        name the new group's view would take). Existing tables are never refused here, so
+        upgrading cannot stop a running pipeline; their clashes are reported where a query
+        would resolve them.
+
+        Raises:
+            NameClashError: The name clashes; nothing was created.
+        """
+        refuse_latest_suffix(name, "feature group")
+        view = name + LATEST_SUFFIX
+        if self.catalog.table_exists((self.config.namespace, view)):
+            raise NameClashError(
+                f"cannot create feature group {name!r}: its latest-value view would be named "
+                f"{view!r}, the name of the existing table {self.config.namespace}.{view} (a "
+                f"group created before names ending in {LATEST_SUFFIX!r} were refused); give "
+                "the new group another name"
+            )
+        training_sets = training_set_namespace(self.config)
+        if _table_exists(self.catalog, (training_sets, name)):
+            raise NameClashError(
+                f"cannot create feature group {name!r}: training set {name!r} "
+                f"({training_sets}.{name}) has that name, and groups and training sets share "
+                "one name space in SQL; give the group another name, or drop the training set"
+            )
 
     def _evolve(self, group: FeatureGroup, schema: Schema) -> ApplyResult:
         table = self.catalog.load_table(self._identifier(group.name))

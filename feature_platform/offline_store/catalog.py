@@ -8,11 +8,18 @@ import logging
 # pyiceberg imports it lazily, which put ~0.7 s of imports inside the first read of a process.
 import pyiceberg.catalog.sql  # noqa: F401
 from pyiceberg.catalog import Catalog, load_catalog
-from pyiceberg.exceptions import CommitFailedException, CommitStateUnknownException
+from pyiceberg.exceptions import CommitFailedException, CommitStateUnknownException, RESTError
 from pyiceberg.table import CommitTableResponse, Table
 from pyiceberg.table.update import AddSnapshotUpdate, TableRequirement, TableUpdate
+from sqlalchemy.exc import SQLAlchemyError
 
-from feature_platform.config import StoreConfig
+from feature_platform.config import (
+    CATALOG_URI_VARIABLE,
+    HOME_VARIABLE,
+    StoreConfig,
+    ensure_home,
+    redact_uri,
+)
 from feature_platform.errors import ConfigurationError
 from feature_platform.identifiers import validate_identifier
 
@@ -24,18 +31,79 @@ CATALOG_NAME = "feature_platform"
 def open_catalog(config: StoreConfig) -> Catalog:
     """Load the catalog and make sure the feature namespace exists.
 
+    This is the first contact with the catalog, so a wrong setting surfaces here, when the
+    store is built, rather than inside the first write: an unparsable or unopenable SQL URL, a
+    missing driver, a REST endpoint nothing answers at, a catalog that refuses us. Each becomes
+    a `ConfigurationError` naming the variable to change.
+
     The embedded SQLite catalog needs its home folder to exist before SQLAlchemy can create the
     database file, so that folder is created here, the first time anything touches the store.
+
+    Raises:
+        ConfigurationError: The catalog cannot be opened or reached.
     """
-    if config.catalog_type == "sql" and not config.catalog_uri:
-        config.home.mkdir(parents=True, exist_ok=True)
+    ensure_home(config)
     try:
         catalog = load_catalog(CATALOG_NAME, **config.pyiceberg_properties())
-    except (ValueError, ImportError) as exc:
-        raise ConfigurationError(f"cannot open the {config.catalog_type} catalog: {exc}") from exc
-    catalog.create_namespace_if_not_exists(config.namespace)
+        catalog.create_namespace_if_not_exists(config.namespace)
+    except ConfigurationError:
+        raise
+    except _opening_errors(config) as exc:
+        raise ConfigurationError(_cannot_open(config, exc)) from exc
     guard_lost_commit_responses(catalog)
     return catalog
+
+
+def _opening_errors(config: StoreConfig) -> tuple[type[BaseException], ...]:
+    """What opening this kind of catalog raises when a setting or the service is wrong.
+
+    `requests` errors (a REST endpoint that is down) are `OSError`s. botocore's are imported
+    only for Glue, the one catalog that loads it, to keep it out of every other process.
+    """
+    errors: tuple[type[BaseException], ...] = (
+        ValueError,
+        ImportError,
+        OSError,
+        SQLAlchemyError,
+        RESTError,
+    )
+    if config.catalog_type == "glue":
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        errors += (BotoCoreError, ClientError)
+    return errors
+
+
+def _cannot_open(config: StoreConfig, exc: BaseException) -> str:
+    """The message for a catalog that cannot be opened: where it was looked for, why not (the
+    cause's first line, without a password), and which variable to change."""
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    uri = config.resolved_catalog_uri
+    if uri:
+        reason = reason.replace(uri, redact_uri(uri))
+    if config.catalog_type == "rest":
+        where = f"the REST catalog at {redact_uri(uri or '')}"
+        fix = (
+            f"check that it is running and reachable, or set {CATALOG_URI_VARIABLE} to its "
+            "endpoint (and its credentials with FEATURE_PLATFORM_CATALOG__<PROPERTY>)"
+        )
+    elif config.catalog_type == "glue":
+        where = "the Glue catalog"
+        fix = (
+            "check the AWS region and credentials (AWS_* variables or "
+            "FEATURE_PLATFORM_CATALOG__<PROPERTY>, e.g. FEATURE_PLATFORM_CATALOG__GLUE__REGION)"
+        )
+    elif config.catalog_uri:
+        where = f"the SQL catalog at {redact_uri(config.catalog_uri)}"
+        fix = (
+            f"set {CATALOG_URI_VARIABLE} to a SQLAlchemy URL this process can open, e.g. "
+            "sqlite:////absolute/path/catalog.db or postgresql+psycopg2://user:password@host/db "
+            f"(or unset it for the SQLite catalog under {HOME_VARIABLE})"
+        )
+    else:
+        where = f"the embedded SQLite catalog at {config.home / 'catalog.db'}"
+        fix = f"set {HOME_VARIABLE} to a folder this process can write"
+    return f"cannot open {where}: {reason}; {fix}"
 
 
 def guard_lost_commit_responses(catalog: Catalog) -> None:

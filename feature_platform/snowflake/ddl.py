@@ -31,6 +31,7 @@ from urllib.parse import unquote
 from feature_platform.errors import (
     InvalidSnowflakeSettingError,
     MetadataOutsideVolumeError,
+    NameClashError,
     UnsafeSnowflakeIdentifierError,
     UnsafeSnowflakeLiteralError,
 )
@@ -118,9 +119,29 @@ def _fqn(settings: SnowflakeSettings, name: str) -> str:
 
 
 def table_name(group: FeatureGroup, settings: SnowflakeSettings) -> str:
-    """The Snowflake table's name (unquoted, upper case): prefix + group name."""
-    name = settings.table_prefix + group.name
-    return validate_snowflake_identifier(name, "table").upper()
+    """The Snowflake table's name (unquoted, upper case): prefix + group name.
+
+    Tables and views share a schema, and names are upper-cased, so a group whose name ends in
+    the view suffix (``clicks_latest`` with ``_LATEST``) would take the name of another group's
+    view (``CLICKS`` + ``_LATEST``). Such a group is refused whether that other group exists
+    or not: the answer must not depend on the order groups are registered in.
+
+    Raises:
+        UnsafeSnowflakeIdentifierError: The name breaks Snowflake's identifier rule.
+        NameClashError: The name ends in the view suffix.
+    """
+    name = validate_snowflake_identifier(settings.table_prefix + group.name, "table").upper()
+    suffix = settings.view_suffix.upper()
+    # prefix + g == prefix + h + suffix exactly when g ends in the suffix after something.
+    if group.name.upper().endswith(suffix) and len(group.name) > len(suffix):
+        other = group.name[: -len(suffix)]
+        raise NameClashError(
+            f"feature group {group.name!r} would be the Snowflake table {name}, the name of "
+            f"the latest-value view of group {other!r} (table name + view suffix {suffix}); "
+            f"rename the group, e.g. {'latest_' + other!r}, or choose another view suffix "
+            f"({env_name('view_suffix')})"
+        )
+    return name
 
 
 def view_name(group: FeatureGroup, settings: SnowflakeSettings) -> str:

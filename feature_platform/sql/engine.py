@@ -9,16 +9,18 @@ and Spark read.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 import polars as pl
 from pyiceberg.exceptions import NoSuchNamespaceError
 
+from feature_platform.identifiers import LATEST_SUFFIX as LATEST_SUFFIX
 from feature_platform.specs import CREATED_AT_COLUMN, EVENT_TIME_COLUMN, FeatureGroup
 from feature_platform.sql.guard import SqlError, check_query
 from feature_platform.store import FeatureStore
 from feature_platform.training.storage import training_set_namespace
 
-LATEST_SUFFIX = "_latest"
+logger = logging.getLogger(__name__)
 
 
 def latest_live_rows(
@@ -45,22 +47,59 @@ def sql_context(
     "load the table, then query it" script works); the benchmark compares the two. `now` is
     the instant the `_latest` views apply the ttl at (default: the clock).
 
+    A name that two relations would answer to (possible only for tables created before such
+    names were refused) is left out, with a warning in the log, rather than silently meaning
+    whichever was registered last; `run_sql` refuses a query naming it.
+
     The context runs whatever it is given, table functions included: give it only queries that
     `run_sql` (through `check_query`) let through.
     """
-    context: pl.SQLContext[pl.LazyFrame] = pl.SQLContext()
+    return _registered(store, pushdown, now)[0]
+
+
+def _registered(
+    store: FeatureStore, pushdown: bool, now: dt.datetime | None
+) -> tuple[pl.SQLContext[pl.LazyFrame], dict[str, str]]:
+    """The context, and each ambiguous name with what it would have meant."""
+    relations: dict[str, tuple[str, pl.LazyFrame]] = {}
+    clashes: dict[str, list[str]] = {}
+
+    def add(name: str, meaning: str, frame: pl.LazyFrame) -> None:
+        if name in clashes:
+            clashes[name].append(meaning)
+        elif name in relations:
+            clashes[name] = [relations.pop(name)[0], meaning]
+        else:
+            relations[name] = (meaning, frame)
+
     for group in store.list_feature_groups():
         rows = _frame(store.table(group.name), pushdown)
-        context.register(group.name, rows)
-        context.register(group.name + LATEST_SUFFIX, latest_live_rows(rows, group, now))
+        add(group.name, f"feature group {group.name!r}", rows)
+        add(
+            group.name + LATEST_SUFFIX,
+            f"the latest-value view of group {group.name!r}",
+            latest_live_rows(rows, group, now),
+        )
+    namespace = training_set_namespace(store.config)
     try:
-        training_sets = store.catalog.list_tables(training_set_namespace(store.config))
+        training_sets = store.catalog.list_tables(namespace)
     except NoSuchNamespaceError:
         training_sets = []
     for identifier in training_sets:
         table = store.catalog.load_table(identifier)
-        context.register(identifier[-1], _frame(table, pushdown))
-    return context
+        add(identifier[-1], f"training set {namespace}.{identifier[-1]}", _frame(table, pushdown))
+    context: pl.SQLContext[pl.LazyFrame] = pl.SQLContext()
+    for name, (_, frame) in relations.items():
+        context.register(name, frame)
+    explained = {
+        name: f"table {name!r} is ambiguous, so it was left out: it would be "
+        + " and ".join(meanings)
+        + "; rename or drop one of them"
+        for name, meanings in clashes.items()
+    }
+    for message in explained.values():
+        logger.warning(message)
+    return context, explained
 
 
 def run_sql(
@@ -78,7 +117,9 @@ def run_sql(
     """
     checked = check_query(query)
     try:
-        context = sql_context(store, pushdown=pushdown, now=now)
+        context, clashes = _registered(store, pushdown, now)
+        if ambiguous := sorted(checked.relations & set(clashes)):
+            raise SqlError(clashes[ambiguous[0]])
         tables = sorted(context.tables())
         known = {name.lower() for name in tables}
         if unknown := sorted(checked.relations - known):

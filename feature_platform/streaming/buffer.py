@@ -21,6 +21,7 @@ same rows again.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 import uuid
@@ -29,7 +30,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from feature_platform.errors import StoreClosedError
+from feature_platform.errors import ConfigurationError, StoreClosedError
 from feature_platform.offline_store.writes import WriteResult
 
 logger = logging.getLogger(__name__)
@@ -55,6 +56,10 @@ class OfflineBuffer:
         max_rows: Commit a group once this many rows are pending (0: commit every add).
         max_seconds: Commit a group once its oldest pending row is this old.
         clock: Monotonic seconds; replaceable in tests.
+
+    Raises:
+        ConfigurationError: A limit is negative, not a number, or (seconds) not finite: a NaN
+            limit made the timer spin without sleeping, an infinite one overflowed its waits.
     """
 
     def __init__(
@@ -64,6 +69,14 @@ class OfflineBuffer:
         max_seconds: float,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 0:
+            raise ConfigurationError(f"max_rows must be a whole number >= 0, not {max_rows!r}")
+        if isinstance(max_seconds, bool) or not (
+            isinstance(max_seconds, int | float) and math.isfinite(max_seconds) and max_seconds >= 0
+        ):
+            raise ConfigurationError(
+                f"max_seconds must be a finite number of seconds >= 0, not {max_seconds!r}"
+            )
         self._commit = commit
         self._max_rows = max_rows
         self._max_seconds = max_seconds

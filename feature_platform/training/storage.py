@@ -17,7 +17,8 @@ from pyiceberg.expressions import AlwaysTrue
 from pyiceberg.table import Table
 
 from feature_platform.config import StoreConfig
-from feature_platform.identifiers import validate_identifier
+from feature_platform.errors import NameClashError
+from feature_platform.identifiers import refuse_latest_suffix, validate_identifier
 from feature_platform.offline_store.catalog import table_location, table_properties
 from feature_platform.training.retrieval import TrainingSet
 
@@ -48,8 +49,23 @@ def write_training_set(
     changed incompatibly replaces the table's schema by recreating it (a training set has no
     history worth keeping across a redefinition; the previous snapshots go with it).
     An empty training set writes no data file.
+
+    Training sets and feature groups share one name space in SQL (`run_sql` registers both by
+    their bare names), so the name may not be a feature group's, nor end in ``_latest`` (a
+    group's latest-value view). Checked here, where the catalog tells which groups exist.
+
+    Raises:
+        InvalidIdentifierError: `name` is not a safe identifier.
+        NameClashError: `name` ends in ``_latest`` or is a feature group's; nothing is written.
     """
     identifier = (training_set_namespace(config), validate_identifier(name, "training set"))
+    refuse_latest_suffix(name, "training set")
+    if catalog.table_exists((config.namespace, name)):
+        raise NameClashError(
+            f"training set {name!r} has the name of feature group {name!r} "
+            f"({config.namespace}.{name}); training sets and groups share one name space in "
+            f"SQL, so it would shadow the group: name it e.g. {(name + '_training')[:63]!r}"
+        )
     data = _iceberg_compatible(training_set.frame)
     table = _table_for(catalog, config, identifier, data.schema)
     properties = {SOURCES_PROPERTY: json.dumps(training_set.snapshot_ids, sort_keys=True)}
