@@ -1,19 +1,23 @@
 """Micro-batch ingestion: a sensor per feature group watching its landing folder.
 
 Each tick lists ``<landing>/<group>/`` and launches a small run for the files not yet launched.
-The cursor holds the files in flight (launched, not yet moved away by their run), so a sensor
-restart launches nothing twice; the run key does the same inside Dagster. A file whose run died
-without moving it is relaunched once it has been in flight for `relaunch_after_seconds`.
+The cursor holds the files in flight (launched, not yet filed away by their run), so a sensor
+restart launches nothing twice; the run key does the same inside Dagster. A file keeps its key
+while a run holds it (claimed), and a replaced file gets a new one, so it is launched anew. A
+file whose run died without filing it away is relaunched once it has been in flight for
+`relaunch_after_seconds`.
 
 A run tells two kinds of failure apart. A bad file (unreadable, or rows that do not fit the
 group) is quarantined: pushing it again would fail the same way. A store that cannot take the
 rows now (catalog unreachable, commits conflicting after every retry, online store throttled)
 leaves the file pending and fails the run retryably: Dagster's run retries, or else the sensor's
-relaunch, push it again, and its write id makes that commit it once.
+relaunch, push it again, and its write id (from the file's bytes) makes that commit it once.
 """
 
 import json
 import time
+from dataclasses import dataclass
+from typing import Literal
 
 import dagster as dg
 
@@ -21,7 +25,12 @@ from feature_platform.errors import FeaturePlatformError, InvalidFrameError, Unk
 from feature_platform.orchestration.resources import FeatureStoreResource
 from feature_platform.sources import FeatureGroupDefinition
 from feature_platform.store import FeatureStore
-from feature_platform.streaming.landing import LandingFile, LandingFileError, LandingZone
+from feature_platform.streaming.landing import (
+    LandingFile,
+    LandingFileError,
+    LandingZone,
+    parse_landing_file,
+)
 
 FILES_PER_RUN = 20
 RELAUNCH_AFTER_SECONDS = 1800.0
@@ -41,39 +50,68 @@ class LandingRunConfig(dg.Config):
     files: list[str]
 
 
-def push_landing_file(store: FeatureStore, zone: LandingZone, file: LandingFile) -> dict[str, int]:
-    """Push one file (online too when the group is online) and move it to ``_processed``.
+@dataclass(frozen=True)
+class LandingPush:
+    """What one push of a landing file did.
+
+    Attributes:
+        status: ``pushed`` (committed, or found committed before, and filed away),
+            ``quarantined`` (the file is bad; `reason` says why) or ``gone`` (no longer waiting
+            as listed: another run took it, or it was replaced and its new content waits under
+            a new key).
+        moved_to: Where the file went; None when another run took it over meanwhile.
+    """
+
+    file: LandingFile
+    status: Literal["pushed", "quarantined", "gone"]
+    rows: int = 0
+    online_items_written: int = 0
+    online_items_skipped: int = 0
+    reason: str | None = None
+    moved_to: str | None = None
+
+
+def push_landing_file(store: FeatureStore, zone: LandingZone, file: LandingFile) -> LandingPush:
+    """Claim one file, push its rows (online too when the group is online), file it away.
+
+    What is filed away is exactly what was read and pushed: a file replaced meanwhile stays
+    pending as a new file (see `feature_platform.streaming.landing`).
 
     Raises:
-        LandingFileError: The file itself is bad: unreadable, or its rows do not fit the group
-            (`InvalidFrameError`, `UnknownFeatureError`). It stays in place for the caller to
-            quarantine.
-        FeaturePlatformError: Any other: the store cannot take the rows now (`CommitConflictError`
-            when the catalog is unreachable or commits kept conflicting, `OnlineStoreError` when
-            the online store throttles or fails), or the group is not applied. The file is fine
-            and stays pending; pushing it again commits it once (same write id), and rewrites
-            the online values it may already have written (latest wins, so no harm).
-        OSError: The file could not be fetched or moved (storage unreachable, or another run
-            filed it away meanwhile); it is not quarantined either.
+        FeaturePlatformError: The store cannot take the rows now (`CommitConflictError` when the
+            catalog is unreachable or commits kept conflicting, `OnlineStoreError` when the
+            online store throttles or fails), or the group is not applied. The file is fine and
+            stays pending (claimed); pushing it again commits it once (same write id), and
+            rewrites the online values it may already have written (latest wins, so no harm).
+        OSError: The landing storage could not be reached; the file stays pending.
     """
     group = store.get_feature_group(file.group)
-    frame = zone.read(file)
+    claim = zone.claim(file)
+    if claim is None:
+        return LandingPush(file, "gone")
     try:
+        if claim.payload is None:
+            raise LandingFileError(claim.refusal or f"{file.name} could not be read")
+        frame = parse_landing_file(group, file.name, claim.payload)
         result = store.write(
             file.group,
             frame,
             to="both" if group.online else "offline",
-            idempotency_key=file.write_id,
+            idempotency_key=claim.write_id,
         )
-    except FILE_ERRORS as exc:
-        raise LandingFileError(f"{file.name}: {exc}") from exc
-    zone.mark_processed(file)
+    except (LandingFileError, *FILE_ERRORS) as exc:
+        reason = str(exc) if isinstance(exc, LandingFileError) else f"{file.name}: {exc}"
+        where = zone.quarantine(claim, reason)
+        return LandingPush(file, "quarantined", reason=reason, moved_to=where)
     online = result.online
-    return {
-        "rows": result.rows,
-        "online_items_written": online.written if online else 0,
-        "online_items_skipped": (online.skipped_stale + online.superseded) if online else 0,
-    }
+    return LandingPush(
+        file,
+        "pushed",
+        rows=result.rows,
+        online_items_written=online.written if online else 0,
+        online_items_skipped=(online.skipped_stale + online.superseded) if online else 0,
+        moved_to=zone.archive(claim),
+    )
 
 
 def build_landing_definitions(definition: FeatureGroupDefinition) -> dg.Definitions:
@@ -95,7 +133,7 @@ def build_landing_definitions(definition: FeatureGroupDefinition) -> dg.Definiti
         wanted = set(config.files)
         files = [f for f in zone.pending(group.name) if f.key in wanted]
         gone = sorted(wanted - {f.key for f in files})
-        for key in gone:  # processed by an earlier attempt of this run, or replaced since
+        for key in gone:  # filed away by an earlier attempt of this run, or replaced since
             context.log.info(f"{key}: no longer waiting in the landing zone; skipped")
         totals = {"files": 0, "rows": 0, "online_items_written": 0, "online_items_skipped": 0}
         quarantined: list[str] = []
@@ -104,12 +142,7 @@ def build_landing_definitions(definition: FeatureGroupDefinition) -> dg.Definiti
         try:
             for index, file in enumerate(files):
                 try:
-                    counts = push_landing_file(store, zone, file)
-                except LandingFileError as exc:
-                    where = zone.quarantine(file, str(exc))
-                    quarantined.append(f"{file.name}: {exc} (moved to {where})")
-                    context.log.error(f"{file.name}: quarantined to {where}: {exc}")
-                    continue
+                    push = push_landing_file(store, zone, file)
                 except FeaturePlatformError as exc:
                     # The store, not the file: the files after it would wait out the same
                     # outage (each through its commit retries), so they wait for the retry too.
@@ -117,10 +150,18 @@ def build_landing_definitions(definition: FeatureGroupDefinition) -> dg.Definiti
                     left = [f.name for f in files[index:]]
                     context.log.warning(f"{file.name}: not pushed now, left pending: {exc}")
                     break
+                if push.status == "gone":
+                    context.log.info(f"{file.key}: taken by another run, or replaced; skipped")
+                    continue
+                if push.status == "quarantined":
+                    quarantined.append(f"{file.name}: {push.reason} (moved to {push.moved_to})")
+                    context.log.error(f"{file.name}: quarantined to {push.moved_to}: {push.reason}")
+                    continue
                 totals["files"] += 1
-                for name, value in counts.items():
-                    totals[name] += value
-                context.log.info(f"{file.name}: {counts['rows']} rows pushed")
+                totals["rows"] += push.rows
+                totals["online_items_written"] += push.online_items_written
+                totals["online_items_skipped"] += push.online_items_skipped
+                context.log.info(f"{file.name}: {push.rows} rows pushed, moved to {push.moved_to}")
         finally:
             store.close()
         context.add_output_metadata({name: dg.MetadataValue.int(v) for name, v in totals.items()})

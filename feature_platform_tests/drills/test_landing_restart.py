@@ -30,7 +30,7 @@ from feature_platform.orchestration.landing_sensors import (
     RELAUNCH_AFTER_SECONDS,
     landing_job_name,
 )
-from feature_platform.streaming.landing import PROCESSED, LandingZone
+from feature_platform.streaming.landing import CLAIMED, PROCESSED, LandingZone
 from feature_platform_tests.drills import workers
 from feature_platform_tests.drills.pool import Pool
 from feature_platform_tests.helpers import read_independently
@@ -183,7 +183,7 @@ def test_a_push_run_killed_after_its_commit_is_relaunched_and_lands_once(
     # The run's process pushes the first file and is killed before filing it away.
     first = _files_of(request)[0]
     [child] = pool.take()
-    child.start(workers.push_then_die, str(landing_home), GROUP, first)
+    child.start(workers.push_then_die, str(landing_home), GROUP, first, "after_commit")
     assert child.exitcode() == -signal.SIGKILL
     assert first in {f.key for f in _zone(landing_home).pending(GROUP)}  # not filed away ...
     assert len(FeatureStore(landing_home).table(GROUP).snapshots()) == 1  # ... but committed
@@ -225,7 +225,7 @@ def test_a_lost_cursor_while_a_run_is_in_flight_does_not_push_a_file_twice(
     # Both runs execute at once, each in its own process, as a run launcher starts them.
     contended = _files_of(request)[0]
     barrier = str(tmp_path / "barrier")
-    pool.run_together(
+    outcomes = pool.run_together(
         workers.push_run_at,
         [
             (str(landing_home), GROUP, _files_of(request), contended, barrier),
@@ -233,4 +233,56 @@ def test_a_lost_cursor_while_a_run_is_in_flight_does_not_push_a_file_twice(
         ],
     )
 
+    # Exactly one of them claimed the contended file; the other found it taken.
+    assert sorted(outcome[contended] for outcome in outcomes) == ["gone", "pushed"]
     _assert_each_file_once(landing_home, first + second)
+
+
+def test_a_push_run_killed_between_claim_and_archive_leaves_the_file_pending(
+    landing_home: Path, defs: dg.Definitions, instance: dg.DagsterInstance, pool: Pool
+) -> None:
+    """kill -9 after the run claimed (and read) a file, before anything was committed or filed
+    away: the file waits, claimed, under the key it was launched with, and lands once when
+    relaunched. A producer replacing the file meanwhile makes a new file, pushed as well."""
+    files = Dropped(landing_home, hours=2)
+    tick = _tick(defs, instance, None)
+    [request] = tick.run_requests or []
+    run = _launch(defs, instance, request)
+    assert run is not None
+    first = _files_of(request)[0]
+    name = first.split("/", 1)[1].rsplit("@", 1)[0]
+    [child] = pool.take()
+    child.start(workers.push_then_die, str(landing_home), GROUP, first, "after_claim")
+    assert child.exitcode() == -signal.SIGKILL
+
+    folder = landing_home / "landing" / GROUP
+    assert not (folder / name).exists()  # claimed: out of the producer's way ...
+    assert [p.name.split("-", 1)[1] for p in (folder.parent / CLAIMED / GROUP).iterdir()] == [name]
+    assert first in {f.key for f in _zone(landing_home).pending(GROUP)}  # ... still pending
+    assert FeatureStore(landing_home).table(GROUP).snapshots() == []  # nothing committed
+    # The sensor sees the claimed file under the key it launched: nothing is launched twice.
+    assert _tick(defs, instance, tick.cursor).run_requests == []
+
+    # The producer now replaces the file of that name (atomically, as producers should).
+    replacement = Dropped(landing_home, hours=1, now=NOW + dt.timedelta(hours=3))
+    (folder / replacement.names[0]).replace(folder / name)
+    replacement.names = [name]
+    [new] = _tick(defs, instance, tick.cursor).run_requests or []  # a new file: launched now
+    assert len(_files_of(new)) == 1
+    assert _files_of(new)[0] != first
+    new_run = _launch(defs, instance, new)
+    assert new_run is not None
+    assert _execute(defs, instance, new_run)
+
+    # After the relaunch delay, the killed run's files are relaunched and land once.
+    state = json.loads(tick.cursor or "{}")
+    for launched in state["in_flight"].values():
+        launched[0] -= RELAUNCH_AFTER_SECONDS
+    [relaunch] = _tick(defs, instance, json.dumps(state)).run_requests or []
+    assert relaunch.run_key == f"{request.run_key}#relaunch1"
+    rerun = _launch(defs, instance, relaunch)
+    assert rerun is not None
+    assert _execute(defs, instance, rerun)
+
+    _assert_each_file_once(landing_home, files + replacement)
+    assert list((folder.parent / CLAIMED / GROUP).iterdir()) == []

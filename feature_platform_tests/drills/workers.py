@@ -185,17 +185,32 @@ def sync_then_die(
 # --- drill 6: landing-file pushes --------------------------------------------------------------
 
 
-def push_then_die(home: str, group: str, key: str) -> None:
-    """A push run that dies after the file's rows were committed, before it was filed away."""
+def push_then_die(home: str, group: str, key: str, kill_point: str) -> None:
+    """A push run that dies at `kill_point` of one file's push.
+
+    ``after_claim``: the file was claimed (renamed into ``_claimed/``) and read, nothing was
+    committed. ``after_commit``: its rows were committed, it was never filed away.
+    """
     from feature_platform.orchestration.landing_sensors import push_landing_file
     from feature_platform.streaming.landing import LandingZone
 
     store = FeatureStore(home)
     zone = LandingZone.from_config(store.config)
     [file] = [f for f in zone.pending(group) if f.key == key]
-    zone.mark_processed = lambda _file: die()  # type: ignore[method-assign]
+    claim = zone.claim
+
+    def claim_then_die(landing_file: Any) -> Any:
+        claimed = claim(landing_file)
+        assert claimed is not None, "the file should have been claimed"
+        assert claimed.payload, "the claim should have read the file"
+        die()
+
+    if kill_point == "after_claim":
+        zone.claim = claim_then_die  # type: ignore[method-assign]
+    else:
+        zone.archive = lambda _claim: die()  # type: ignore[method-assign]
     push_landing_file(store, zone, file)
-    raise AssertionError("the push should have been killed before filing the file away")
+    raise AssertionError(f"the push should have been killed {kill_point.replace('_', ' ')}")
 
 
 def push_run_at(
@@ -203,12 +218,11 @@ def push_run_at(
 ) -> dict[str, str]:
     """What one push run does with its files (`push_<group>_files`), started at `start_at`.
 
-    `barrier` pins one interleaving of two runs holding the same file `contended`: each has
-    checked the table for the file's write id before either commits (if only one run gets
-    there, it goes on after a while). Returns, per file, what happened: "pushed", "gone" (no
-    longer pending when the run got to it) or the error.
+    `barrier` pins one interleaving of two runs holding the same file `contended`: both have
+    listed it and go to claim it at the same moment (if only one gets there, it goes on after a
+    while). Returns, per file, what happened: "pushed", "gone" (another run had taken it, or it
+    was no longer pending when the run got to it), "quarantined" or the error.
     """
-    from feature_platform.offline_store import writes
     from feature_platform.orchestration.landing_sensors import push_landing_file
     from feature_platform.streaming.landing import LandingZone
 
@@ -217,26 +231,23 @@ def push_run_at(
     store.table(group)
     time.sleep(max(0.0, start_at - time.time()))
     pending = {f.key: f for f in zone.pending(group)}
-    contended_id = pending[contended].write_id if contended in pending else None
-    check = writes.snapshots_of_write
+    claim = zone.claim
 
-    def check_then_wait(table: Any, write_id: str) -> Any:
-        found = check(table, write_id)
-        if write_id == contended_id and not found:
+    def claim_together(file: Any) -> Any:
+        if file.key == contended:
             with contextlib.suppress(TimeoutError):
                 wait_for_all(barrier, 2, timeout=15)
-        return found
+        return claim(file)
 
-    writes.snapshots_of_write = check_then_wait  # type: ignore[assignment]
+    zone.claim = claim_together  # type: ignore[method-assign]
     outcome: dict[str, str] = {}
     for key in keys:
         file = pending.get(key)
-        if file is None or not zone.exists(file):
+        if file is None:
             outcome[key] = "gone"
             continue
         try:
-            push_landing_file(store, zone, file)
-            outcome[key] = "pushed"
+            outcome[key] = push_landing_file(store, zone, file).status
         except Exception as exc:  # reported to the test, which decides what is acceptable
             outcome[key] = f"{type(exc).__name__}: {exc}"
     store.close()
