@@ -5,6 +5,11 @@ the rewritten ones, so a reader sees either all old files or all new ones. pyice
 the commit: if a concurrent writer deleted any of those files (a window overwrite) or added
 files meanwhile, the commit is refused, the new files are removed, and the partition is planned
 again on fresh state (or skipped with a message). Nothing a concurrent writer committed is lost.
+
+The commit is a ``replace`` snapshot, as Iceberg's RewriteFiles makes: the table's rows did not
+change, so incremental readers (Spark's `readStream`, an incremental scan) skip it instead of
+failing on an ``overwrite`` they cannot stream. Only a compaction that dropped duplicate rows
+(`dedupe`) changed the rows, and commits an ``overwrite``.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from pyiceberg.expressions import AlwaysTrue
 from pyiceberg.io.pyarrow import ArrowScan, _dataframe_to_data_files
 from pyiceberg.manifest import DataFile
 from pyiceberg.table import FileScanTask, Table
+from pyiceberg.table.snapshots import Operation, Summary
+from pyiceberg.typedef import EMPTY_DICT
 
 from feature_platform.errors import ContentChangedError
 from feature_platform.maintenance.policy import MaintenancePolicy
@@ -35,6 +42,19 @@ logger = logging.getLogger(__name__)
 
 COMPACTION_ATTEMPTS = 3
 OPERATION_PROPERTY = "feature-platform.operation"
+
+
+class ReplaceFiles(RewriteFiles):
+    """A rewrite of data files into files holding the same rows, as a ``replace`` snapshot.
+
+    pyiceberg 0.12 writes no ``replace`` snapshot (its summary builder refuses the operation),
+    so the summary is built as for an ``overwrite`` (the same counts and totals) and then names
+    the operation it is.
+    """
+
+    def _summary(self, snapshot_properties: dict[str, str] = EMPTY_DICT) -> Summary:
+        summary = super()._summary(snapshot_properties)
+        return Summary(Operation.REPLACE, **summary.additional_properties)
 
 
 @dataclass(frozen=True)
@@ -153,7 +173,7 @@ def _compact_partition(
             _verify_written(table, new_files, expected)
             with table.transaction() as transaction:
                 tag = {WRITE_ID_PROPERTY: uuid.uuid4().hex, OPERATION_PROPERTY: "compaction"}
-                with RewriteFiles(
+                with (ReplaceFiles if dropped == 0 else RewriteFiles)(
                     operation=REWRITE_OPERATION,
                     transaction=transaction,
                     io=table.io,

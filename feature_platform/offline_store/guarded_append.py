@@ -1,30 +1,26 @@
-"""An append that refuses to land on top of a concurrent commit it conflicts with.
+"""An append that refuses to land on top of a concurrent commit of the same write.
 
 pyiceberg's fast append never validates: when its commit loses a race, pyiceberg rebuilds it on
-the new head and commits again. That is wrong for two of our writes:
+the new head and commits again. That is wrong for an append under a caller-named write id (a
+landing file pushed by two runs at once): both see no snapshot with that id and both append.
+Here an append refuses if a snapshot committed in the meantime carries its write id, so the
+writer's retry finds that commit and stops. (A window replace, a first write into an empty
+window included, is validated against its window instead: `window_overwrite`.)
 
-- A first write into an empty window. Two partition runs racing into the same window would both
-  append, and every reader would see the window twice until one of them replaced it again. Here
-  an append refuses if data files were added to its window since it began (as an overwrite
-  does under serializable isolation), and the writer then replaces the window, validated.
-- An append under a caller-named write id (a landing file pushed by two runs at once). Both see
-  no snapshot with that id and both append. Here an append refuses if a snapshot committed in
-  the meantime carries its write id, so the writer's retry finds that commit and stops.
-
-A refusal is a `ValidationException`, after which pyiceberg deletes the attempt's files (the
-commit cannot have landed) and the store's retry loop decides again on the fresh table.
+A refusal is a `ValidationException`, after which pyiceberg deletes the attempt's manifests and
+this module its data files (the commit cannot have landed), and the store's retry loop decides
+again on the fresh table.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pyiceberg.exceptions import ValidationException
-from pyiceberg.expressions import BooleanExpression
+from pyiceberg.exceptions import CommitFailedException, ValidationException
+from pyiceberg.manifest import DataFile
 from pyiceberg.table import Table
 from pyiceberg.table.snapshots import Operation, Snapshot
-from pyiceberg.table.update.snapshot import _FastAppendFiles
-from pyiceberg.table.update.validate import _validate_added_data_files
+from pyiceberg.table.update.snapshot import CommitWindow, _FastAppendFiles
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -33,7 +29,6 @@ if TYPE_CHECKING:
 class GuardedAppend(_FastAppendFiles):
     """A fast append whose retries are validated against the commits it raced with."""
 
-    conflict_filter: BooleanExpression | None = None
     write_id_property: str = ""
     write_id: str = ""
 
@@ -42,16 +37,25 @@ class GuardedAppend(_FastAppendFiles):
         if window is None or window.is_empty() or window.head is None:
             return
         table = self._transaction._table
-        if self.write_id:
-            for snapshot in _committed_since(table, window.head, window.base):
-                summary = snapshot.summary.additional_properties if snapshot.summary else {}
-                if summary.get(self.write_id_property) == self.write_id:
-                    raise ValidationException(
-                        f"write {self.write_id} was committed concurrently "
-                        f"(snapshot {snapshot.snapshot_id})"
-                    )
-        if self.conflict_filter is not None:
-            _validate_added_data_files(table, window.head, self.conflict_filter, window.base)
+        refuse_if_write_committed(table, window, self.write_id_property, self.write_id)
+
+
+def refuse_if_write_committed(
+    table: Table, window: CommitWindow, write_id_property: str, write_id: str
+) -> None:
+    """Refuse a commit whose write id a commit it raced with already carries.
+
+    Raises:
+        ValidationException: A snapshot committed since the commit began has that write id.
+    """
+    if not write_id or window.head is None:
+        return
+    for snapshot in _committed_since(table, window.head, window.base):
+        summary = snapshot.summary.additional_properties if snapshot.summary else {}
+        if summary.get(write_id_property) == write_id:
+            raise ValidationException(
+                f"write {write_id} was committed concurrently (snapshot {snapshot.snapshot_id})"
+            )
 
 
 def guarded_append(
@@ -59,7 +63,6 @@ def guarded_append(
     data: pa.Table,
     properties: dict[str, str],
     write_id_property: str,
-    conflict_filter: BooleanExpression | None = None,
 ) -> None:
     """Append `data` in one commit, refused (`ValidationException`) on a conflicting race.
 
@@ -68,7 +71,6 @@ def guarded_append(
         data: Rows matching the table's schema; at least one.
         properties: Snapshot summary properties, including the write id.
         write_id_property: The summary property that holds the write id.
-        conflict_filter: Rows this append must be the only writer of (its window).
     """
     # Imported here: pyiceberg's pyarrow IO imports pyarrow.dataset and with it pandas (~1 s),
     # which commands that only read specs (`feature-platform list`) must not pay for.
@@ -79,24 +81,42 @@ def guarded_append(
         provided_schema=data.schema,
         format_version=table.metadata.format_version,
     )
-    with table.transaction() as transaction:
-        producer = GuardedAppend(
-            operation=Operation.APPEND,
-            transaction=transaction,
-            io=table.io,
-            snapshot_properties=properties,
-        )
-        producer.conflict_filter = conflict_filter
-        producer.write_id_property = write_id_property
-        producer.write_id = properties[write_id_property]
-        with producer:
-            for data_file in _dataframe_to_data_files(
-                table_metadata=transaction.table_metadata,
-                write_uuid=producer.commit_uuid,
-                df=data,
+    written: list[DataFile] = []
+    try:
+        with table.transaction() as transaction:
+            producer = GuardedAppend(
+                operation=Operation.APPEND,
+                transaction=transaction,
                 io=table.io,
-            ):
-                producer.append_data_file(data_file)
+                snapshot_properties=properties,
+            )
+            producer.write_id_property = write_id_property
+            producer.write_id = properties[write_id_property]
+            with producer:
+                written = list(
+                    _dataframe_to_data_files(
+                        table_metadata=transaction.table_metadata,
+                        write_uuid=producer.commit_uuid,
+                        df=data,
+                        io=table.io,
+                    )
+                )
+                for data_file in written:
+                    producer.append_data_file(data_file)
+    except (CommitFailedException, ValidationException):
+        remove_unlanded(table, written)
+        raise
+
+
+def remove_unlanded(table: Table, files: list[DataFile]) -> None:
+    """Delete the data files of a commit that was refused.
+
+    Only after `CommitFailedException` or `ValidationException`: pyiceberg raises both only when
+    the commit did not land (the catalog guard reports a lost answer to a commit that did land
+    as committed), so the files are nobody's, and each retry would otherwise leave an orphan.
+    """
+    for data_file in files:
+        table.io.delete(data_file.file_path)
 
 
 def _committed_since(table: Table, head: Snapshot, base: Snapshot | None) -> list[Snapshot]:

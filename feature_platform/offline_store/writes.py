@@ -1,11 +1,12 @@
 """Atomic window replacement and appends on an Iceberg table, safe under concurrent writers.
 
-pyiceberg retries a commit that lost a race (`commit.retry.num-retries`), but refuses to retry an
-overwrite whose deleted region changed underneath it (`ValidationException`). Replacing a window
-is a pure function of the window, so for those we reload the table and redo the whole operation:
-the last writer's rows win and no window is ever doubled. Appends (a first write into an empty
-window, a streaming micro-batch) are validated the same way (`guarded_append`), which pyiceberg's
-own fast append is not.
+A window replace is one snapshot (`window_overwrite`): every engine, time-travelling to any
+timestamp, sees the window as it was before or after it, never empty. pyiceberg retries a commit
+that lost a race (`commit.retry.num-retries`), but a replace whose window changed underneath it
+is refused (`ValidationException`). Replacing a window is a pure function of the window, so we
+then reload the table and redo the whole operation: the last writer's rows win and no window is
+ever doubled. Appends (a streaming micro-batch, a landing file) are validated against a
+concurrent commit of the same write id (`guarded_append`), which pyiceberg's fast append is not.
 """
 
 from __future__ import annotations
@@ -26,12 +27,13 @@ from pyiceberg.exceptions import (
     ValidationException,
 )
 from pyiceberg.expressions import And, BooleanExpression, GreaterThanOrEqual, LessThan
-from pyiceberg.table import Table
+from pyiceberg.table import FileScanTask, Table
 from pyiceberg.table.snapshots import Snapshot
 from sqlalchemy.exc import OperationalError
 
 from feature_platform.errors import CommitConflictError
 from feature_platform.offline_store.guarded_append import guarded_append
+from feature_platform.offline_store.window_overwrite import overwrite_window
 from feature_platform.time_windows import TimeWindow
 
 logger = logging.getLogger(__name__)
@@ -89,23 +91,18 @@ def replace_window(
     time_column: str,
     window: TimeWindow,
 ) -> WriteResult:
-    """Replace every row of `window` with `data` in one atomic commit.
+    """Replace every row of `window` with `data` in one atomic commit of one snapshot.
 
     An empty `data` deletes the window's rows (the window's content is now empty), and writes no
-    data file. When neither old nor new rows exist, nothing is committed.
+    data file. When neither old nor new rows exist, nothing is committed. A first write into an
+    empty window is refused if a concurrent writer filled the window meanwhile: the retry then
+    sees its rows and replaces them, so no snapshot ever holds the window twice.
     """
     predicate = window_filter(time_column, window)
 
     def attempt(table: Table, tag: dict[str, str]) -> None:
-        has_rows = bool(_files_in(table, predicate))
-        if data.num_rows and has_rows:
-            table.overwrite(data, overwrite_filter=predicate, snapshot_properties=tag)
-        elif data.num_rows:
-            # Refused if a concurrent writer filled the window meanwhile: the retry then sees
-            # its rows and overwrites them, so no snapshot ever holds the window twice.
-            guarded_append(table, data, tag, WRITE_ID_PROPERTY, conflict_filter=predicate)
-        elif has_rows:
-            table.delete(predicate, snapshot_properties=tag)
+        candidates = _files_in(table, predicate)
+        overwrite_window(table, data, predicate, tag, WRITE_ID_PROPERTY, candidates)
 
     return _commit_with_retry(load_table, attempt, window=window, rows=data.num_rows)
 
@@ -129,8 +126,10 @@ def append(
     )
 
 
-def _files_in(table: Table, predicate: BooleanExpression) -> set[str]:
-    return {task.file.file_path for task in table.scan(row_filter=predicate).plan_files()}
+def _files_in(table: Table, predicate: BooleanExpression) -> list[FileScanTask]:
+    """The live data files that may hold rows of the window: a replace's look at the window,
+    on the table state its commit is validated against."""
+    return list(table.scan(row_filter=predicate).plan_files())
 
 
 def _commit_with_retry(
@@ -205,7 +204,8 @@ def snapshots_of_write(table: Table, write_id: str) -> list[Snapshot]:
 
 
 def _result(table: Table, write_id: str, *, window: TimeWindow | None, rows: int) -> WriteResult:
-    """Sum the summaries of this write's snapshots (an overwrite adds a delete and an append)."""
+    """Sum the summaries of this write's snapshots: one, or two (a delete and an append) for a
+    window replace committed before replaces were single snapshots."""
     mine = snapshots_of_write(table, write_id)
     totals = dict.fromkeys(
         (

@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 import pytest
 from polars.testing import assert_frame_equal
 
-from feature_platform import FeatureStore
+from feature_platform import FeatureStore, TimeWindow
 from feature_platform.maintenance.expiry import expire_snapshots
 from feature_platform.maintenance.files import list_table_files, referenced_files
 from feature_platform.maintenance.orphans import remove_orphan_files
@@ -25,6 +25,7 @@ from feature_platform_tests.helpers import (
     user_frame,
     user_group,
 )
+from feature_platform_tests.offline_store.legacy_writes import legacy_replace
 
 LATER = dt.datetime.now(dt.UTC) + dt.timedelta(days=30)
 
@@ -35,7 +36,8 @@ def _path(uri: str) -> Path:
 
 @pytest.fixture
 def rewritten(store: FeatureStore) -> FeatureStore:
-    """Five overwrites of one window: four generations of data files are history only."""
+    """Five writes of one window (one snapshot each): four generations of data files are
+    history only."""
     store.apply(user_group())
     for generation in range(5):
         store.write_window("user_stats", user_frame(offset=generation), DAY_START, NEXT_DAY)
@@ -51,12 +53,11 @@ def test_expiry_deletes_files_only_expired_snapshots_reached(rewritten: FeatureS
     report = expire_snapshots(lambda: rewritten.table("user_stats"), policy, now=LATER)
 
     table = rewritten.table("user_stats")
-    assert report.snapshots_before == 9  # one append, then four (delete, append) pairs
-    # The newest three are kept, and the delete half of the oldest kept write stays with it.
-    assert len(report.snapshots_expired) == 5
-    assert len(table.snapshots()) == 4
+    assert report.snapshots_before == 5  # one append, then four overwrites
+    assert len(report.snapshots_expired) == 2  # the newest three are kept
+    assert len(table.snapshots()) == 3
     parquet_deleted = [u for u in report.files_deleted if u.endswith(".parquet")]
-    assert len(parquet_deleted) == 3  # generations 0-2; generation 3 is in a retained snapshot
+    assert len(parquet_deleted) == 2  # generations 0-1; generation 2 is in a retained snapshot
     assert all(not _path(u).exists() for u in report.files_deleted)
     assert all(u in all_files_before for u in report.files_deleted)
     # Every file a retained snapshot needs still exists, and the table reads the same.
@@ -74,13 +75,17 @@ def test_recent_snapshots_are_never_expired(rewritten: FeatureStore) -> None:
 
 
 def test_retention_cutoff_splits_history_but_never_a_write(store: FeatureStore) -> None:
+    """Replaces written before they were single snapshots are (delete, append) pairs: expiry
+    keeps or drops both halves of one, so time travel never meets half a write."""
     store.apply(user_group())
+    window = TimeWindow(DAY_START, NEXT_DAY)
     for generation in range(6):
-        store.write_window("user_stats", user_frame(offset=generation), DAY_START, NEXT_DAY)
+        frame = user_frame(offset=generation)
+        legacy_replace(store, "user_stats", frame, window, f"legacy-{generation}")
         time.sleep(0.01)  # distinct snapshot timestamps
     table = store.table("user_stats")
     snapshots = sorted(table.snapshots(), key=lambda s: s.timestamp_ms)
-    cutoff = snapshots[4]  # the delete half of the third overwrite
+    cutoff = snapshots[4]  # the append half of the second replace
     retention = dt.timedelta(days=7)
     now = dt.datetime.fromtimestamp(cutoff.timestamp_ms / 1000, dt.UTC) + retention
 
@@ -91,7 +96,7 @@ def test_retention_cutoff_splits_history_but_never_a_write(store: FeatureStore) 
     )
 
     expired = set(report.snapshots_expired)
-    assert expired == {s.snapshot_id for s in snapshots[:3]}  # the append of snapshot 3 stays
+    assert expired == {s.snapshot_id for s in snapshots[:3]}  # its delete half (3) stays too
     assert all(s.timestamp_ms < cutoff.timestamp_ms for s in snapshots if s.snapshot_id in expired)
     remaining = store.table("user_stats").snapshots()
     assert len(remaining) == len(snapshots) - 3
@@ -127,7 +132,7 @@ def test_expiry_dry_run_lists_without_deleting(rewritten: FeatureStore) -> None:
         dry_run=True,
         now=LATER,
     )
-    assert len(report.snapshots_expired) == 7  # all but the last write's two snapshots
+    assert len(report.snapshots_expired) == 4  # all but the last write's snapshot
     assert report.files_deleted
     assert all(_path(u).exists() for u in report.files_deleted)
     assert rewritten.table("user_stats").metadata_location == metadata

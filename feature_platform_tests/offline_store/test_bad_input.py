@@ -178,6 +178,9 @@ def test_unsafe_group_names_are_refused_before_any_side_effect(
 ) -> None:
     from feature_platform.errors import InvalidIdentifierError
 
+    # Building the store opens the catalog (a bad setting fails there); the bad name adds nothing.
+    before = sorted(path.relative_to(store.config.home) for path in store.config.home.rglob("*"))
+    tables = store.catalog.list_tables(store.config.namespace) if before else []
     for call in (
         lambda: store.write_window(name, user_frame(), DAY_START, NEXT_DAY),
         lambda: store.write(name, user_frame()),
@@ -186,7 +189,8 @@ def test_unsafe_group_names_are_refused_before_any_side_effect(
     ):
         with pytest.raises(InvalidIdentifierError, match="invalid feature group name"):
             call()
-    assert not store.config.home.exists()  # not even the catalog was opened
+    assert sorted(p.relative_to(store.config.home) for p in store.config.home.rglob("*")) == before
+    assert (store.catalog.list_tables(store.config.namespace) if before else []) == tables
 
 
 def test_unknown_group_names_the_known_ones(store: FeatureStore) -> None:

@@ -7,9 +7,10 @@ import time
 
 import pytest
 
-from feature_platform import FeatureStore
+from feature_platform import FeatureStore, TimeWindow
 from feature_platform.errors import InvalidWindowError, UnknownFeatureError
 from feature_platform_tests.helpers import DAY_START, NEXT_DAY, user_frame, user_group
+from feature_platform_tests.offline_store.legacy_writes import legacy_replace
 
 
 @pytest.fixture
@@ -60,12 +61,14 @@ def test_as_of_snapshot_and_timestamp(three_days: FeatureStore) -> None:
     assert before_any.columns == three_days.read("user_stats").columns
 
 
-def test_time_travel_never_lands_inside_an_overwrite(three_days: FeatureStore) -> None:
-    """An overwrite's delete snapshot was never visible on its own: as_of skips over it."""
+def test_time_travel_never_lands_inside_a_two_snapshot_overwrite(three_days: FeatureStore) -> None:
+    """Tables written before window replaces were one snapshot hold a delete and an append
+    snapshot per replace; the delete was never visible on its own: as_of skips over it."""
     from feature_platform.offline_store.reads import _whole_commit, resolve_snapshot
 
     before = three_days.table("user_stats").current_snapshot()
-    three_days.write_window("user_stats", user_frame(offset=100), DAY_START, NEXT_DAY)
+    window = TimeWindow(DAY_START, NEXT_DAY)
+    legacy_replace(three_days, "user_stats", user_frame(offset=100), window, "legacy-write")
     table = three_days.table("user_stats")
     delete, append = table.snapshots()[-2:]
     assert delete.summary.operation.value == "delete"
@@ -81,6 +84,21 @@ def test_time_travel_never_lands_inside_an_overwrite(three_days: FeatureStore) -
         assert three_days.read("user_stats", as_of=moment).height == 15
     after = dt.datetime.fromtimestamp(append.timestamp_ms / 1000, dt.UTC)
     assert resolve_snapshot(table, after).snapshot_id == append.snapshot_id
+
+
+def test_time_travel_to_any_moment_of_a_replace_sees_the_window_whole(
+    three_days: FeatureStore,
+) -> None:
+    """A window replace is one snapshot: every moment reads the old window or the new one."""
+    three_days.write_window("user_stats", user_frame(offset=100), DAY_START, NEXT_DAY)
+    table = three_days.table("user_stats")
+    replace = table.snapshots()[-1]
+    assert replace.summary.operation.value == "overwrite"
+    for moment_ms in (replace.timestamp_ms - 1, replace.timestamp_ms):
+        moment = dt.datetime.fromtimestamp(moment_ms / 1000, dt.UTC)
+        day = three_days.read("user_stats", start=DAY_START, end=NEXT_DAY, as_of=moment)
+        assert day.height == 5
+        assert day.get_column("clicks").min() in {0, 100}
 
 
 def test_bad_read_arguments(three_days: FeatureStore) -> None:

@@ -71,16 +71,17 @@ def test_window_write_replaces_only_its_own_window(applied: FeatureStore) -> Non
     assert day_2.get_column("clicks").sort().to_list() == [100, 101]
 
 
-def test_overwrite_is_one_atomic_commit(applied: FeatureStore) -> None:
+def test_overwrite_is_one_atomic_commit_of_one_snapshot(applied: FeatureStore) -> None:
     applied.write_window("user_stats", user_frame(), DAY_START, NEXT_DAY)
     table = applied.table("user_stats")
     log_before = len(table.metadata.metadata_log)
+    snapshots_before = len(table.snapshots())
     applied.write_window("user_stats", user_frame(offset=1), DAY_START, NEXT_DAY)
     table = applied.table("user_stats")
-    # A DELETE and an APPEND snapshot, but one new metadata file: readers never see the gap.
+    # One metadata file and one OVERWRITE snapshot: no timestamp shows the window empty.
     assert len(table.metadata.metadata_log) == log_before + 1
-    operations = [s.summary.operation.value for s in table.snapshots()[-2:]]
-    assert operations == ["delete", "append"]
+    assert len(table.snapshots()) == snapshots_before + 1
+    assert table.snapshots()[-1].summary.operation.value == "overwrite"
 
 
 def test_sub_partition_window_keeps_the_rest_of_the_partition(applied: FeatureStore) -> None:

@@ -1,0 +1,199 @@
+"""Replace one time window of an Iceberg table in a single snapshot, as Iceberg's OverwriteFiles.
+
+pyiceberg's `overwrite(df, overwrite_filter=...)` commits a window replace as two snapshots in
+one metadata update: a DELETE and then an APPEND (and a third, OVERWRITE, when a file straddles
+the filter). Our own reader never stops between them, but another engine time-travelling to a
+timestamp that falls between the two snapshots' timestamps (DuckDB's `iceberg_scan(...,
+snapshot_from_timestamp=...)`, Spark's `TIMESTAMP AS OF`) reads the window empty: a state no
+writer meant and no reader could have seen live.
+
+Here the files lying wholly inside the window are removed, the files straddling its bounds are
+rewritten with their rows outside the window (copy-on-write), and the new rows are added, all in
+one snapshot: operation ``overwrite`` when files are removed and added, ``delete`` when the new
+window is empty, ``append`` when nothing had to be removed. At every timestamp any engine sees
+the window either as it was before the write or as it is after it.
+
+The commit is validated against the commits it raced with as Iceberg's OverwriteFiles is with
+a conflict-detection filter under serializable isolation (as `guarded_append` validates an
+append): it is refused (`ValidationException`) when a concurrent commit added rows to the window,
+removed rows from it, or removed a file this commit removes or rewrites. The store's retry loop
+then plans the replace again on the fresh table, so the last writer's rows win and the window is
+never doubled. Commits elsewhere in the table (another window's append) do not conflict:
+pyiceberg rebuilds the snapshot on the new head and commits.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from pyiceberg.exceptions import CommitFailedException, ValidationException
+from pyiceberg.expressions import AlwaysTrue, BooleanExpression
+from pyiceberg.expressions.visitors import ROWS_MUST_MATCH, _StrictMetricsEvaluator, bind
+from pyiceberg.manifest import DataFile
+from pyiceberg.table import FileScanTask, Table
+from pyiceberg.table.snapshots import Operation
+from pyiceberg.table.update.snapshot import _OverwriteFiles
+from pyiceberg.table.update.validate import (
+    _validate_added_data_files,
+    _validate_data_files_exist,
+    _validate_deleted_data_files,
+    _validate_no_new_delete_files,
+    _validate_no_new_deletes_for_data_files,
+)
+
+from feature_platform.offline_store.guarded_append import (
+    refuse_if_write_committed,
+    remove_unlanded,
+)
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+
+class WindowOverwrite(_OverwriteFiles):
+    """Removes and adds data files in one snapshot, validated against a window's conflicts."""
+
+    conflict_filter: BooleanExpression = AlwaysTrue()
+    write_id_property: str = ""
+    write_id: str = ""
+
+    def _validate_concurrency(self) -> None:
+        window = self._commit_window
+        if window is None or window.is_empty() or window.head is None:
+            return
+        table = self._transaction._table
+        head, base = window.head, window.base
+        refuse_if_write_committed(table, window, self.write_id_property, self.write_id)
+        # Rows added to, or removed from, the window since this replace was planned: replacing
+        # the window now would drop the new rows or bring back the removed ones unseen.
+        _validate_added_data_files(table, head, self.conflict_filter, base)
+        _validate_deleted_data_files(table, head, self.conflict_filter, base)
+        _validate_no_new_delete_files(table, head, self.conflict_filter, None, base)
+        if self._deleted_data_files:
+            # A file this commit removes was removed or rewritten meanwhile (e.g. compacted).
+            _validate_data_files_exist(table, head, self._deleted_data_files, base)
+            _validate_no_new_deletes_for_data_files(
+                table, head, self.conflict_filter, self._deleted_data_files, base
+            )
+
+
+def overwrite_window(
+    table: Table,
+    data: pa.Table,
+    window_filter: BooleanExpression,
+    properties: dict[str, str],
+    write_id_property: str,
+    candidates: Iterable[FileScanTask] | None = None,
+) -> bool:
+    """Replace the rows matching `window_filter` with `data` in one snapshot.
+
+    Args:
+        table: The table, as loaded for this attempt; the replace is planned on its state.
+        data: The window's new rows, matching the table's schema; may be empty (the window is
+            then emptied).
+        window_filter: The window, as an Iceberg expression every row of `data` satisfies.
+        properties: Snapshot summary properties, including the write id.
+        write_id_property: The summary property that holds the write id.
+        candidates: The scan tasks of the live files that may hold rows of the window, planned
+            on `table` (by default, planned here).
+
+    Returns:
+        Whether a snapshot was committed (nothing is, when the window held no rows and `data`
+        is empty).
+
+    Raises:
+        ValidationException: A concurrent commit conflicts with this replace; nothing landed
+            and the data files written for it were removed.
+    """
+    # Imported here: pyiceberg's pyarrow IO imports pyarrow.dataset and with it pandas (~1 s),
+    # which commands that only read specs (`feature-platform list`) must not pay for.
+    from pyiceberg.io.pyarrow import _check_pyarrow_schema_compatible, _dataframe_to_data_files
+
+    _check_pyarrow_schema_compatible(
+        table.metadata.schema(),
+        provided_schema=data.schema,
+        format_version=table.metadata.format_version,
+    )
+    if candidates is None:
+        candidates = table.scan(row_filter=window_filter).plan_files()
+    removed, kept = _plan_removals(table, window_filter, candidates)
+    rows = data if kept is None else _concat(table, [data, kept])
+    if not removed and rows.num_rows == 0:
+        return False
+    if removed and rows.num_rows:
+        operation = Operation.OVERWRITE
+    elif removed:
+        operation = Operation.DELETE
+    else:
+        operation = Operation.APPEND
+    written: list[DataFile] = []
+    try:
+        with table.transaction() as transaction:
+            producer = WindowOverwrite(
+                operation=operation,
+                transaction=transaction,
+                io=table.io,
+                snapshot_properties=properties,
+            )
+            producer.conflict_filter = window_filter
+            producer.write_id_property = write_id_property
+            producer.write_id = properties[write_id_property]
+            with producer:
+                for data_file in removed:
+                    producer.delete_data_file(data_file)
+                if rows.num_rows:  # never a 0-row file
+                    written = list(
+                        _dataframe_to_data_files(
+                            table_metadata=transaction.table_metadata,
+                            write_uuid=producer.commit_uuid,
+                            df=rows,
+                            io=table.io,
+                            counter=itertools.count(0),
+                        )
+                    )
+                for data_file in written:
+                    producer.append_data_file(data_file)
+    except (CommitFailedException, ValidationException):
+        remove_unlanded(table, written)
+        raise
+    return True
+
+
+def _plan_removals(
+    table: Table, window_filter: BooleanExpression, candidates: Iterable[FileScanTask]
+) -> tuple[list[DataFile], pa.Table | None]:
+    """The live data files holding rows of the window, and their rows outside it.
+
+    A file whose statistics prove every row lies in the window is removed unread. Any other file
+    that may hold window rows is read: if it does, it is removed and its other rows are
+    returned, to be written back in the same snapshot; if it does not, it stays.
+    """
+    from pyiceberg.io.pyarrow import ArrowScan, _expression_to_complementary_pyarrow
+
+    schema = table.schema()
+    inside = _StrictMetricsEvaluator(schema, window_filter).eval
+    outside = _expression_to_complementary_pyarrow(bind(schema, window_filter, True), schema)
+    removed: list[DataFile] = []
+    kept: list[pa.Table] = []
+    for task in candidates:
+        if inside(task.file) == ROWS_MUST_MATCH:
+            removed.append(task.file)
+            continue
+        rows = ArrowScan(table.metadata, table.io, schema, AlwaysTrue()).to_table([task])
+        others = rows.filter(outside)
+        if others.num_rows == rows.num_rows:
+            continue  # its statistics overlap the window, but none of its rows is in it
+        removed.append(task.file)
+        if others.num_rows:
+            kept.append(others)
+    return removed, (_concat(table, kept) if kept else None)
+
+
+def _concat(table: Table, parts: list[pa.Table]) -> pa.Table:
+    """Row sets read or given in the table's schema, as one table of exactly that schema."""
+    import pyarrow as pa
+
+    schema = table.schema().as_arrow()
+    return pa.concat_tables([part.select(schema.names).cast(schema) for part in parts])
