@@ -290,6 +290,17 @@ class FeatureGroup:
     def partition_width(self) -> dt.timedelta:
         return PARTITION_WIDTH[self.partitioning]
 
+    def input_dtypes(self) -> dict[str, str]:
+        """The columns a frame written to this group holds (its own names, such as its
+        `created_time` column) with their canonical dtypes: what writes and landing files are
+        checked and parsed against."""
+        dtypes = {key: self.entity.key_dtype(key) for key in self.join_keys}
+        dtypes[self.event_time] = "timestamp"
+        if self.created_time:
+            dtypes[self.created_time] = "timestamp"
+        dtypes.update({feature.name: feature.dtype for feature in self.features})
+        return dtypes
+
     @property
     def start_time(self) -> dt.datetime:
         """`start` as a UTC datetime (normalised in __post_init__)."""

@@ -79,7 +79,7 @@ def prepare_frame(
         OutOfWindowError: `window` is given and a row's event time lies outside it.
     """
     if is_records(frame):
-        df = records_frame(group.name, _expected_dtypes(group), frame)
+        df = records_frame(group.name, group.input_dtypes(), frame)
     else:
         df = as_polars(frame)
     _check_columns(group, df)
@@ -121,17 +121,8 @@ def _check_columns(group: FeatureGroup, df: pl.DataFrame) -> None:
         )
 
 
-def _expected_dtypes(group: FeatureGroup) -> dict[str, str]:
-    expected = {key: group.entity.key_dtype(key) for key in group.join_keys}
-    expected[group.event_time] = "timestamp"
-    if group.created_time:
-        expected[group.created_time] = "timestamp"
-    expected.update({f.name: f.dtype for f in group.features})
-    return expected
-
-
 def _check_types(group: FeatureGroup, df: pl.DataFrame) -> None:
-    for column, target in _expected_dtypes(group).items():
+    for column, target in group.input_dtypes().items():
         actual = df.schema[column]
         if actual == pl.Null:  # all null: any type holds that (keys and times: `_check_nulls`)
             continue

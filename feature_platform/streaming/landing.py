@@ -480,16 +480,6 @@ def _as_os_error(doing: str, exc: Exception) -> OSError:
 # --- parsing, with the group's schema ------------------------------------------------------------
 
 
-def landing_columns(group: FeatureGroup) -> dict[str, str]:
-    """The columns a landing file of `group` holds (source names) and their canonical types."""
-    columns = {key: group.entity.key_dtype(key) for key in group.join_keys}
-    columns[group.event_time] = "timestamp"
-    if group.created_time:
-        columns[group.created_time] = "timestamp"
-    columns.update({feature.name: feature.dtype for feature in group.features})
-    return columns
-
-
 def parse_landing_file(group: FeatureGroup, name: str, payload: bytes) -> pl.DataFrame:
     """The rows of a landing file, typed by `group`'s schema.
 
@@ -519,7 +509,7 @@ def parse_landing_file(group: FeatureGroup, name: str, payload: bytes) -> pl.Dat
             f"{name} is not a readable {suffix} file: not UTF-8 text (byte {exc.start}); "
             "write it as UTF-8"
         ) from exc
-    columns = landing_columns(group)
+    columns = group.input_dtypes()
     if suffix == "csv":
         return _csv_frame(name, text, columns)
     return _json_frame(name, text, columns)
