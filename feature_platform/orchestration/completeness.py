@@ -63,8 +63,21 @@ def check_inputs(
     instance: dg.DagsterInstance,
     windows: Iterable[TimeWindow],
 ) -> InputCheck:
-    """Which input of `windows` (the group's partitions) has not arrived."""
+    """Which input of `windows` (the group's partitions) has not arrived.
+
+    The source is asked once about the input of all the windows together: a range backfill of
+    thousands of partitions costs one look at the source when everything has arrived (the
+    usual case). Only when something is missing, or the source cannot tell, is each window's
+    own input judged, to name what it lacks.
+    """
+    windows = list(windows)
     source = definition.source
+    if windows:
+        inputs = [definition.input_window(window) for window in windows]
+        union = TimeWindow(min(w.start for w in inputs), max(w.end for w in inputs))
+        verdict = source.completeness(store, union)
+        if verdict.complete:
+            return InputCheck(missing={}, evidence=verdict.evidence)
     missing: dict[str, tuple[str, ...]] = {}
     evidence: list[str] = []
     materialized: set[str] | None = None

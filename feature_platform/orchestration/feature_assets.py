@@ -22,8 +22,8 @@ from feature_platform.orchestration.partitions import (
 )
 from feature_platform.orchestration.resources import FeatureStoreResource
 from feature_platform.sources import FeatureGroupDefinition
-from feature_platform.sources.base import partition_key
-from feature_platform.specs import PARTITION_WIDTH
+from feature_platform.sources.base import partition_key, partition_windows
+from feature_platform.specs import PARTITION_WIDTH, Partitioning
 from feature_platform.time_windows import TimeWindow
 
 FEATURES_PREFIX = "features"
@@ -170,7 +170,7 @@ def _schedule(
         done = context.instance.get_materialized_partitions(key)
         store = feature_store.get_store()
         requests, waiting = [], []
-        for unit in _recent_periods(tick, period, width, group.start_time):
+        for unit in _recent_periods(tick, period, group.partitioning, group.start_time):
             keys = [partition_key(group.partitioning, w) for w in unit]
             if all(k in done for k in keys):
                 continue
@@ -194,19 +194,17 @@ def _schedule(
 
 
 def _recent_periods(
-    tick: dt.datetime, period: dt.timedelta, width: dt.timedelta, start: dt.datetime
+    tick: dt.datetime, period: dt.timedelta, partitioning: Partitioning, start: dt.datetime
 ) -> list[list[TimeWindow]]:
-    """The group windows of each of the last `CATCH_UP_PERIODS` periods ended by `tick`."""
+    """The group's partitions in each of the last `CATCH_UP_PERIODS` periods ended by `tick`."""
     epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
     end = epoch + ((tick - epoch) // period) * period
     units = []
     for back in range(CATCH_UP_PERIODS, 0, -1):
         period_end = end - (back - 1) * period
-        cursor = max(period_end - period, start)
-        unit = []
-        while cursor < period_end:
-            unit.append(TimeWindow(cursor, cursor + width))
-            cursor += width
+        unit = list(
+            partition_windows(partitioning, start, TimeWindow(period_end - period, period_end))
+        )
         if unit:
             units.append(unit)
     return units
