@@ -14,13 +14,13 @@ again on the fresh table.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pyiceberg.exceptions import CommitFailedException, ValidationException
 from pyiceberg.manifest import DataFile
 from pyiceberg.table import Table
 from pyiceberg.table.snapshots import Operation, Snapshot
-from pyiceberg.table.update.snapshot import CommitWindow, _FastAppendFiles
+from pyiceberg.table.update.snapshot import CommitWindow, _FastAppendFiles, _SnapshotProducer
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -33,11 +33,24 @@ class GuardedAppend(_FastAppendFiles):
     write_id: str = ""
 
     def _validate_concurrency(self) -> None:
-        window = self._commit_window
-        if window is None or window.is_empty() or window.head is None:
-            return
-        table = self._transaction._table
-        refuse_if_write_committed(table, window, self.write_id_property, self.write_id)
+        raced_window(self, self.write_id_property, self.write_id)
+
+
+def raced_window(
+    producer: _SnapshotProducer[Any], write_id_property: str, write_id: str
+) -> CommitWindow | None:
+    """The commits `producer` raced with, after refusing it if one of them carries its write id.
+
+    None when it raced with none (its first attempt, or nothing was committed meanwhile).
+
+    Raises:
+        ValidationException: A snapshot committed since the commit began has that write id.
+    """
+    window = producer._commit_window
+    if window is None or window.is_empty() or window.head is None:
+        return None
+    refuse_if_write_committed(producer._transaction._table, window, write_id_property, write_id)
+    return window
 
 
 def refuse_if_write_committed(

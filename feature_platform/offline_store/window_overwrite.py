@@ -43,10 +43,7 @@ from pyiceberg.table.update.validate import (
     _validate_no_new_deletes_for_data_files,
 )
 
-from feature_platform.offline_store.guarded_append import (
-    refuse_if_write_committed,
-    remove_unlanded,
-)
+from feature_platform.offline_store.guarded_append import raced_window, remove_unlanded
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -60,12 +57,11 @@ class WindowOverwrite(_OverwriteFiles):
     write_id: str = ""
 
     def _validate_concurrency(self) -> None:
-        window = self._commit_window
-        if window is None or window.is_empty() or window.head is None:
+        window = raced_window(self, self.write_id_property, self.write_id)
+        if window is None or window.head is None:
             return
         table = self._transaction._table
         head, base = window.head, window.base
-        refuse_if_write_committed(table, window, self.write_id_property, self.write_id)
         # Rows added to, or removed from, the window since this replace was planned: replacing
         # the window now would drop the new rows or bring back the removed ones unseen.
         _validate_added_data_files(table, head, self.conflict_filter, base)
