@@ -67,9 +67,10 @@ def build_feature_group_definitions(definition: FeatureGroupDefinition) -> dg.De
         key=feature_asset_key(group.name),
         deps=[source_dependency],
         partitions_def=partitions_def,
-        # One run per backfill: the UI's partition backfill and `dagster asset materialize
-        # --partition-range` both hand the whole range to one run, which commits per partition.
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        # A backfill's range is split into runs of `partitions_per_run` partitions; each run
+        # commits window by window, and the run coordinator and the table's pool bound how many
+        # run at once.
+        backfill_policy=dg.BackfillPolicy.multi_run(definition.backfill_partitions_per_run),
         group_name="features",
         description=group.description or None,
         owners=[group.owner] if group.owner else None,

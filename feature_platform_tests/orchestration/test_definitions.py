@@ -89,11 +89,19 @@ def test_partition_mappings_read_only_the_lookback(definitions: dg.Definitions) 
         assert sorted(upstream.partitions_subset.get_partition_keys()) == expected
 
 
-def test_backfill_policy_is_single_run_everywhere(definitions: dg.Definitions) -> None:
+def test_feature_backfills_split_into_runs_of_a_month_or_a_week(
+    definitions: dg.Definitions,
+) -> None:
     graph = definitions.resolve_asset_graph()
-    for key in graph.get_all_asset_keys():
-        if graph.get(key).partitions_def is not None:
-            assert graph.get(key).backfill_policy == dg.BackfillPolicy.single_run(), key
+    policies = {
+        key.to_user_string(): graph.get(key).backfill_policy
+        for key in graph.get_all_asset_keys()
+        if key.path[0] == "features"
+    }
+    assert policies == {
+        "features/user_engagement": dg.BackfillPolicy.multi_run(30),  # daily
+        "features/article_popularity": dg.BackfillPolicy.multi_run(168),  # hourly
+    }
 
 
 def test_jobs_and_schedules(definitions: dg.Definitions) -> None:
