@@ -35,7 +35,7 @@ from feature_platform.errors import (
     InvalidIdentifierError,
     InvalidSpecError,
 )
-from feature_platform.snowflake.ddl import quote_identifier
+from feature_platform.snowflake.naming import quote_identifier
 from feature_platform.snowflake.settings import validate_snowflake_identifier
 from feature_platform.sources.base import (
     DEFAULT_START,
