@@ -20,8 +20,8 @@ from feature_platform.errors import (
     OnlineStoreError,
     OnlineTableMissingError,
 )
-from feature_platform.online_store.dynamodb_errors import error_code, translate
-from feature_platform.online_store.dynamodb_settings import DynamoDBSettings
+from feature_platform.online_store.dynamodb.errors import error_code, translate
+from feature_platform.online_store.dynamodb.settings import DynamoDBSettings
 from feature_platform.online_store.limits import PK_ATTRIBUTE
 from feature_platform.specs import FeatureGroup
 
