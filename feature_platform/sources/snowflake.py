@@ -42,12 +42,9 @@ from feature_platform.sources.base import (
     DEFAULT_TIME_COLUMN,
     Completeness,
     SourceObservation,
+    normalise_common_fields,
     source_error,
     validated_columns,
-    validated_key,
-    validated_lateness,
-    validated_start,
-    validated_timezone,
 )
 from feature_platform.sources.rows import checked_rows
 from feature_platform.specs import Partitioning
@@ -133,12 +130,7 @@ class SnowflakeSource:
                 f"{what}: connection must be a callable opening a connection, e.g. "
                 "resource.get_connection"
             )
-        if self.asset_key is not None:
-            object.__setattr__(self, "asset_key", validated_key(self.asset_key, (), what))
-        validated_key(None, self.key, what)
-        object.__setattr__(self, "start", validated_start(self.start, self.partitioning, what))
-        validated_lateness(self.allowed_lateness, what)
-        validated_timezone(self.naive_timezone, what)
+        normalise_common_fields(self, what)
         if not self.description:
             subject = f"table {self.table}" if self.table else "query"
             object.__setattr__(
