@@ -167,7 +167,7 @@ def sync_then_die(
     items are written in two parts here so that the kill leaves the online store half synced,
     as a DynamoDB sync (one conditional put per item) killed half way does.
     """
-    from feature_platform.online_sync import sync_online
+    from feature_platform.sync import sync_online
 
     store = FeatureStore(config=config)
     online = store.online
