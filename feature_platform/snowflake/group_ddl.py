@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 
 from feature_platform.errors import InvalidSnowflakeSettingError
+from feature_platform.offline_store.latest import LATEST_ORDER
 from feature_platform.offline_store.schema import table_columns
 from feature_platform.snowflake.metadata_paths import relative_metadata_path
 from feature_platform.snowflake.naming import (
@@ -27,7 +28,7 @@ from feature_platform.snowflake.naming import (
     view_fqn,
 )
 from feature_platform.snowflake.settings import SnowflakeSettings
-from feature_platform.specs import CREATED_AT_COLUMN, EVENT_TIME_COLUMN, FeatureGroup
+from feature_platform.specs import EVENT_TIME_COLUMN, FeatureGroup
 
 __all__ = ["grant_statements", "latest_view_statement", "register_statements"]
 
@@ -91,7 +92,8 @@ def latest_view_statement(group: FeatureGroup, settings: SnowflakeSettings) -> s
     comment = group.description or (
         f"Latest live row per {group.entity.name} of feature group {group.name}"
     )
-    event_time, created_at = quote_column(EVENT_TIME_COLUMN), quote_column(CREATED_AT_COLUMN)
+    event_time = quote_column(EVENT_TIME_COLUMN)
+    newest_first = ", ".join(f"{quote_column(column)} DESC" for column in LATEST_ORDER)
     keys = ", ".join(quote_column(key) for key in group.join_keys)
     lines = [
         f"CREATE OR REPLACE VIEW {view_fqn(group, settings)}",
@@ -107,7 +109,7 @@ def latest_view_statement(group: FeatureGroup, settings: SnowflakeSettings) -> s
     lines += [
         "QUALIFY ROW_NUMBER() OVER (",
         f"{INDENT}PARTITION BY {keys}",
-        f"{INDENT}ORDER BY {event_time} DESC, {created_at} DESC",
+        f"{INDENT}ORDER BY {newest_first}",
         ") = 1",
     ]
     return "\n".join(lines)
