@@ -33,6 +33,7 @@ from pyiceberg.table import FileScanTask, Table
 from pyiceberg.table.snapshots import Operation
 
 from feature_platform.errors import ContentChangedError
+from feature_platform.maintenance.files import StorageReport
 from feature_platform.maintenance.policy import MaintenancePolicy
 from feature_platform.maintenance.rewrite import refuse_rewrite_conflicts
 from feature_platform.offline_store.iceberg_internals import commit_snapshot, write_data_files
@@ -61,19 +62,13 @@ class PartitionPlan:
 
 
 @dataclass
-class CompactionReport:
-    """What a compaction did (or, in a dry run, would do)."""
+class CompactionReport(StorageReport):
+    """What a compaction did (or, in a dry run, would do), counting the partitions it rewrote."""
 
-    dry_run: bool
     partitions: list[str] = field(default_factory=list)
-    files_before: int = 0
-    files_after: int = 0
-    bytes_before: int = 0
-    bytes_after: int = 0
     rows_rewritten: int = 0
     duplicates_dropped: int = 0
     skipped: list[str] = field(default_factory=list)
-    seconds: float = 0.0
 
 
 def plan_compaction(table: Table, policy: MaintenancePolicy) -> list[PartitionPlan]:
