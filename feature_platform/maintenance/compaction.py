@@ -37,12 +37,11 @@ from feature_platform.maintenance.files import StorageReport
 from feature_platform.maintenance.policy import MaintenancePolicy
 from feature_platform.maintenance.rewrite import refuse_rewrite_conflicts
 from feature_platform.offline_store.iceberg_internals import commit_snapshot, write_data_files
-from feature_platform.offline_store.writes import WRITE_ID_PROPERTY
+from feature_platform.offline_store.writes import OPERATION_PROPERTY, WRITE_ID_PROPERTY
 
 logger = logging.getLogger(__name__)
 
 COMPACTION_ATTEMPTS = 3
-OPERATION_PROPERTY = "feature-platform.operation"
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from pyiceberg.table import Table
 from pyiceberg.table.snapshots import Snapshot, ancestors_between_ids, is_ancestor_of
 from pyiceberg.types import PrimitiveType
 
-from feature_platform.maintenance.compaction import OPERATION_PROPERTY
+from feature_platform.offline_store.writes import OPERATION_PROPERTY
 from feature_platform.specs import EVENT_TIME_COLUMN
 from feature_platform.time_windows import TimeWindow
 

@@ -14,11 +14,12 @@ every entity of the changed windows instead of skipping those that look unchange
 
 import dagster as dg
 
+from feature_platform.offline_store.schema import applied_group
 from feature_platform.orchestration.automation import after_upstream_updates
 from feature_platform.orchestration.feature_assets import feature_asset_key
 from feature_platform.orchestration.resources import FeatureStoreResource
 from feature_platform.sources import FeatureGroupDefinition
-from feature_platform.sync import SyncReport, applied_group, sync_table
+from feature_platform.sync import SyncReport, sync_table
 from feature_platform.sync.cursor import LOCATION_METADATA, TTL_METADATA, sync_start, ttl_record
 
 ONLINE_PREFIX = "online"

@@ -24,6 +24,6 @@ Modules: `run` (`sync_online`, `sync_table`), `diff`, `corrections`, `reads`, `r
 """
 
 from feature_platform.sync.report import SyncReport
-from feature_platform.sync.run import applied_group, sync_online, sync_table
+from feature_platform.sync.run import sync_online, sync_table
 
-__all__ = ["SyncReport", "applied_group", "sync_online", "sync_table"]
+__all__ = ["SyncReport", "sync_online", "sync_table"]

@@ -16,7 +16,7 @@ from pyiceberg.table import Table
 from feature_platform.errors import FeatureNotOnlineError, NaiveTimestampError
 from feature_platform.offline_store.changes import windows_changed_since
 from feature_platform.offline_store.latest import latest_per_entity
-from feature_platform.offline_store.schema import SPEC_PROPERTY
+from feature_platform.offline_store.schema import applied_group
 from feature_platform.online_store.base import OnlineStore
 from feature_platform.specs import EVENT_TIME_COLUMN, FeatureGroup
 from feature_platform.store import FeatureStore
@@ -59,11 +59,6 @@ def sync_online(
         now=now,
         after_interrupted_sync=after_interrupted_sync,
     )
-
-
-def applied_group(table: Table) -> FeatureGroup:
-    """The feature group spec a group's offline table was last applied with."""
-    return FeatureGroup.from_json(table.properties[SPEC_PROPERTY])
 
 
 def sync_table(
