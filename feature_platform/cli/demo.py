@@ -44,6 +44,20 @@ def dagster_output_to(log_path: Path) -> Iterator[TextIO]:
         yield log
 
 
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    demo_parser = commands.add_parser(
+        "demo", help="materialize the demo feature groups and start the Dagster UI"
+    )
+    demo_parser.add_argument("--days", type=int, default=3, help="complete days to materialize")
+    demo_parser.add_argument(
+        "--home", default=None, help="state folder (default FEATURE_PLATFORM_HOME)"
+    )
+    demo_parser.add_argument("--host", default="127.0.0.1")
+    demo_parser.add_argument("--port", type=int, default=3000)
+    demo_parser.add_argument("--no-ui", action="store_true", help="materialize only")
+    demo_parser.set_defaults(handler=demo)
+
+
 def demo(args: argparse.Namespace) -> int:
     home = resolve_home(args.home)
     os.environ["FEATURE_PLATFORM_HOME"] = str(home)
