@@ -7,8 +7,13 @@ these commands pay for the Snowflake code.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
+from typing import TYPE_CHECKING
+
+from feature_platform.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from dagster_snowflake import SnowflakeResource
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -51,29 +56,29 @@ def snowflake_register(args: argparse.Namespace) -> int:
     store = FeatureStore.from_env()
     settings = SnowflakeSettings.from_env()
     names = [args.group] if args.group else [g.name for g in store.list_feature_groups()]
-    account = os.environ.get("SNOWFLAKE_ACCOUNT")
-    dry_run = args.dry_run or settings is None or not account
+    resource = None if args.dry_run or settings is None else _configured_resource()
     for name in names:
         plan = plan_registration(store, name, settings)
-        label = "dry run" if dry_run else "running"
+        label = "dry run" if resource is None else "running"
         print(f"-- {name} -> {plan.table} ({label})")
         print(";\n".join(plan.statements) + ";\n")
-        if not dry_run:
-            from dagster_snowflake import SnowflakeResource
-
-            resource = SnowflakeResource(
-                account=account,
-                user=os.environ["SNOWFLAKE_USER"],
-                password=os.environ.get("SNOWFLAKE_PASSWORD"),
-                role=os.environ.get("SNOWFLAKE_ROLE"),
-                warehouse=os.environ.get("SNOWFLAKE_WAREHOUSE"),
-            )
+        if resource is not None:
             with resource.get_connection() as connection:
                 execute_statements(connection, plan.statements)
-    if dry_run and not args.dry_run:
+    if resource is None and not args.dry_run:
         print(
             "-- nothing was run: set FEATURE_PLATFORM_SNOWFLAKE__* and SNOWFLAKE_ACCOUNT, "
             "SNOWFLAKE_USER, SNOWFLAKE_PASSWORD to register for real",
             file=sys.stderr,
         )
     return 0
+
+
+def _configured_resource() -> SnowflakeResource | None:
+    """The connection of the ``SNOWFLAKE_*`` variables; None (a dry run) when they are unset."""
+    from feature_platform.sources.snowflake import snowflake_resource_from_env
+
+    try:
+        return snowflake_resource_from_env()
+    except ConfigurationError:
+        return None
