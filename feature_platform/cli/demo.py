@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-from feature_platform.config import resolve_home
+from feature_platform.config import HOME_VARIABLE, resolve_home
 
 DEMO_LOG = Path("logs") / "demo.log"
 
@@ -60,7 +60,6 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def demo(args: argparse.Namespace) -> int:
     home = resolve_home(args.home)
-    os.environ["FEATURE_PLATFORM_HOME"] = str(home)
     log_path = home / DEMO_LOG
     with dagster_output_to(log_path):
         from feature_platform.demo.landing import write_demo_landing_files
@@ -104,5 +103,17 @@ def demo(args: argparse.Namespace) -> int:
     print(
         f"starting the Dagster UI on http://{args.host}:{args.port} (Ctrl-C stops it)", flush=True
     )
-    os.execv(dagster, command)
-    return 0  # pragma: no cover - execv does not return
+    os.execve(dagster, command, dagster_ui_environment(home, dagster_home))
+    return 0  # pragma: no cover - execve does not return
+
+
+def dagster_ui_environment(home: Path, dagster_home: Path) -> dict[str, str]:
+    """This process's environment, with the demo's home and Dagster home set explicitly.
+
+    `dagster dev` loads `feature_platform.definitions` in processes of its own, whose
+    `FeatureStoreResource` finds its home through `StoreConfig.from_env`: without
+    ``FEATURE_PLATFORM_HOME`` the UI would read another store than the one `--home` named. This
+    process does not need it (its runs get the home as a resource field), so its own
+    environment is left as it was.
+    """
+    return {**os.environ, HOME_VARIABLE: str(home), "DAGSTER_HOME": str(dagster_home)}
