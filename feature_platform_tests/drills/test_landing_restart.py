@@ -25,12 +25,9 @@ from feature_platform import FeatureStore, StoreConfig
 from feature_platform.definitions import build_definitions
 from feature_platform.demo.feature_groups import ARTICLE_POPULARITY
 from feature_platform.demo.landing import write_demo_landing_files
-from feature_platform.orchestration.landing_sensors import (
-    FILES_PER_RUN,
-    RELAUNCH_AFTER_SECONDS,
-    landing_job_name,
-)
+from feature_platform.orchestration.landing_sensors import landing_job_name
 from feature_platform.streaming.landing import CLAIMED, PROCESSED, LandingZone
+from feature_platform.streaming.landing_launches import FILES_PER_RUN, RELAUNCH_AFTER_SECONDS
 from feature_platform_tests.drills import workers
 from feature_platform_tests.drills.pool import Pool
 from feature_platform_tests.helpers import read_independently

@@ -26,13 +26,10 @@ from feature_platform.definitions import build_definitions
 from feature_platform.demo.feature_groups import ARTICLE_POPULARITY
 from feature_platform.demo.landing import write_demo_landing_files
 from feature_platform.offline_store.writes import WRITE_ID_PROPERTY
-from feature_platform.orchestration.landing_sensors import (
-    RELAUNCH_AFTER_SECONDS,
-    evaluate_landing,
-    landing_job_name,
-)
+from feature_platform.orchestration.landing_sensors import evaluate_landing, landing_job_name
 from feature_platform.orchestration.resources import FeatureStoreResource
 from feature_platform.streaming.landing import LandingZone
+from feature_platform.streaming.landing_launches import RELAUNCH_AFTER_SECONDS
 from feature_platform_tests.helpers import read_independently
 
 NOW = dt.datetime(2026, 11, 10, 15, 20, tzinfo=dt.UTC)
