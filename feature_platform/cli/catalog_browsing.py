@@ -92,7 +92,7 @@ def describe(args: argparse.Namespace) -> int:
     settings = SnowflakeSettings.from_env()
     registered = None
     if settings is not None:
-        from feature_platform.snowflake.ddl import table_fqn
+        from feature_platform.snowflake.naming import table_fqn
 
         registered = table_fqn(store.get_feature_group(args.group), settings)
     facts = describe_group(store, args.group, snowflake_name=registered)

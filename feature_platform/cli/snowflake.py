@@ -32,9 +32,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def snowflake_setup_sql(args: argparse.Namespace) -> int:
-    from feature_platform.snowflake.ddl import setup_statements
     from feature_platform.snowflake.registration import dry_run_settings
     from feature_platform.snowflake.settings import SnowflakeSettings
+    from feature_platform.snowflake.setup_ddl import setup_statements
     from feature_platform.store import FeatureStore
 
     settings = SnowflakeSettings.from_env()
@@ -76,7 +76,7 @@ def snowflake_register(args: argparse.Namespace) -> int:
 
 def _configured_resource() -> SnowflakeResource | None:
     """The connection of the ``SNOWFLAKE_*`` variables; None (a dry run) when they are unset."""
-    from feature_platform.sources.snowflake import snowflake_resource_from_env
+    from feature_platform.snowflake.connection import snowflake_resource_from_env
 
     try:
         return snowflake_resource_from_env()

@@ -12,7 +12,7 @@ import pytest
 
 from feature_platform import FeatureStore
 from feature_platform.cli import main
-from feature_platform.sources import snowflake as snowflake_source
+from feature_platform.snowflake import connection as snowflake_connection
 from feature_platform_tests.helpers import user_frame, user_group
 
 
@@ -128,7 +128,7 @@ def test_register_runs_on_the_connection_built_from_the_snowflake_variables(
         asked.append(environ)
         return _Resource()
 
-    monkeypatch.setattr(snowflake_source, "snowflake_resource_from_env", from_env)
+    monkeypatch.setattr(snowflake_connection, "snowflake_resource_from_env", from_env)
     assert main(["snowflake", "register", "user_stats"]) == 0
     captured = capsys.readouterr()
     assert captured.out.startswith('-- user_stats -> "ML"."FEATURES"."USER_STATS" (running)')
