@@ -2,17 +2,18 @@
 
 Add a `FeatureGroupDefinition` here (or point `FEATURE_PLATFORM_REGISTRY` at a module exposing
 ``FEATURE_GROUPS``, and optionally ``TRAINING_SETS``) and its assets, schedule and table appear
-on the next reload.
+on the next reload. The demo's definitions are the default, imported only when no registry
+module is set: a deployment of its own groups does not load the demo (its synthetic event log,
+its Iceberg source table) to build its definitions.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
+from collections.abc import Callable
 from typing import Protocol, TypeVar
 
-from feature_platform.demo.feature_groups import DEMO_FEATURE_GROUPS
-from feature_platform.demo.training_sets import DEMO_TRAINING_SETS
 from feature_platform.errors import ConfigurationError, InvalidSpecError
 from feature_platform.sources import FeatureGroupDefinition
 from feature_platform.training.definition import TrainingSetDefinition
@@ -25,7 +26,7 @@ def load_feature_groups(module: str | None = None) -> tuple[FeatureGroupDefiniti
         ConfigurationError: The module cannot be imported or has no ``FEATURE_GROUPS``.
         InvalidSpecError: Two definitions share a name.
     """
-    return _load(module, "FEATURE_GROUPS", DEMO_FEATURE_GROUPS, "feature groups", required=True)
+    return _load(module, "FEATURE_GROUPS", _demo_feature_groups, "feature groups", required=True)
 
 
 def load_training_sets(module: str | None = None) -> tuple[TrainingSetDefinition, ...]:
@@ -35,7 +36,19 @@ def load_training_sets(module: str | None = None) -> tuple[TrainingSetDefinition
         ConfigurationError: The module cannot be imported.
         InvalidSpecError: Two training sets share a name.
     """
-    return _load(module, "TRAINING_SETS", DEMO_TRAINING_SETS, "training sets", required=False)
+    return _load(module, "TRAINING_SETS", _demo_training_sets, "training sets", required=False)
+
+
+def _demo_feature_groups() -> tuple[FeatureGroupDefinition, ...]:
+    from feature_platform.demo.feature_groups import DEMO_FEATURE_GROUPS
+
+    return DEMO_FEATURE_GROUPS
+
+
+def _demo_training_sets() -> tuple[TrainingSetDefinition, ...]:
+    from feature_platform.demo.training_sets import DEMO_TRAINING_SETS
+
+    return DEMO_TRAINING_SETS
 
 
 class _Named(Protocol):
@@ -47,12 +60,18 @@ _T = TypeVar("_T", bound=_Named)
 
 
 def _load(
-    module: str | None, attribute: str, demo: tuple[_T, ...], what: str, *, required: bool
+    module: str | None,
+    attribute: str,
+    demo: Callable[[], tuple[_T, ...]],
+    what: str,
+    *,
+    required: bool,
 ) -> tuple[_T, ...]:
     """`attribute` of the registry module (the demo's definitions when none is set)."""
     module = module or os.environ.get("FEATURE_PLATFORM_REGISTRY")
-    definitions = demo
-    if module:
+    if not module:
+        definitions = demo()
+    else:
         try:
             loaded = importlib.import_module(module)
             definitions = tuple(

@@ -48,6 +48,7 @@ from feature_platform.offline_store.reads import scan_table, utc_or_none
 from feature_platform.offline_store.schema import (
     SPEC_PROPERTY,
     SchemaEvolution,
+    applied_group,
     iceberg_schema,
     partition_spec,
     plan_evolution,
@@ -302,7 +303,7 @@ class FeatureStore:
 
     def _evolve(self, group: FeatureGroup, schema: Schema) -> ApplyResult:
         table = self.catalog.load_table(self._identifier(group.name))
-        stored = self._spec_of(table)
+        stored = applied_group(table)
         evolution = plan_evolution(table.schema(), stored, group)
         # Retry settings follow the store's configuration, also for tables created earlier.
         stale_settings = {
@@ -343,17 +344,17 @@ class FeatureStore:
         for identifier in self.catalog.list_tables(self.config.namespace):
             table = self.catalog.load_table(identifier)
             if SPEC_PROPERTY in table.properties:
-                groups.append(self._spec_of(table))
+                groups.append(applied_group(table))
         return sorted(groups, key=lambda g: g.name)
 
     def get_feature_group(self, name: str) -> FeatureGroup:
-        return self._spec_of(self._table(name))
+        return applied_group(self._table(name))
 
     def describe(self, name: str) -> dict[str, Any]:
         """The spec plus the table's current state: location, snapshot, rows, files, bytes."""
         self._flush_pending(name)
         table = self._table(name)
-        group = self._spec_of(table)
+        group = applied_group(table)
         snapshot = table.current_snapshot()
         summary = snapshot.summary.additional_properties if snapshot and snapshot.summary else {}
         return {
@@ -392,7 +393,7 @@ class FeatureStore:
         # Pushed rows still buffered would otherwise land after the replacement, in its window.
         self._flush_pending(name)
         table = self._table(name)
-        group = self._spec_of(table)
+        group = applied_group(table)
         rows = prepare_frame(group, frame, window=window)
         self._check_storable_online(group, rows)
         data = self._arrow_for(table, rows)
@@ -441,7 +442,7 @@ class FeatureStore:
                 f"idempotency_key must be a string (and not empty), not {idempotency_key!r}"
             )
         table = self._table(name)
-        group = self._spec_of(table)
+        group = applied_group(table)
         if to != "offline" and not group.online:
             raise FeatureNotOnlineError(
                 f"feature group {name!r} is not online, so write(to={to!r}) cannot reach the "
@@ -499,7 +500,7 @@ class FeatureStore:
                 f"features must be a list of feature names; write features=[{features!r}]"
             )
         table = self._table(name)
-        group = self._spec_of(table)
+        group = applied_group(table)
         wanted = list(group.feature_names if features is None else features)
         unknown = [f for f in wanted if f not in group.feature_names]
         if unknown:
@@ -560,7 +561,7 @@ class FeatureStore:
             entity_df,
             features,
             load_table=self._table,
-            spec_of=self._spec_of,
+            spec_of=applied_group,
             full_feature_names=full_feature_names,
             timestamp_column=timestamp_column,
             as_of=as_of,
@@ -632,10 +633,6 @@ class FeatureStore:
         """
         pending = [loaded]
         return lambda: pending.pop() if pending else self._table(name)
-
-    @staticmethod
-    def _spec_of(table: Table) -> FeatureGroup:
-        return FeatureGroup.from_json(table.properties[SPEC_PROPERTY])
 
     @staticmethod
     def _arrow_for(table: Table, rows: pl.DataFrame) -> pa.Table:

@@ -19,6 +19,7 @@ import pytest
 
 from feature_platform import FeatureStore
 from feature_platform.cli import main
+from feature_platform.cli.demo import dagster_ui_environment
 from feature_platform.instance import prepare_dagster_home
 from feature_platform.orchestration.resources import FeatureStoreResource
 from feature_platform_tests.helpers import read_independently
@@ -168,6 +169,18 @@ def _graphql(port: int, query: str) -> dict[str, object]:
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())  # type: ignore[no-any-return]
+
+
+def test_the_dagster_ui_gets_the_home_given_to_the_demo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--home` reaches the UI's processes, and this process's environment is left alone."""
+    monkeypatch.setenv("FEATURE_PLATFORM_HOME", str(tmp_path / "elsewhere"))
+    home = tmp_path / "demo"
+    env = dagster_ui_environment(home, home / "dagster")
+    assert env["FEATURE_PLATFORM_HOME"] == str(home)
+    assert env["DAGSTER_HOME"] == str(home / "dagster")
+    assert os.environ["FEATURE_PLATFORM_HOME"] == str(tmp_path / "elsewhere")
 
 
 def test_demo_command_serves_the_dagster_ui_on_loopback(home: Path, tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ import pytest
 
 from feature_platform import FeatureStore, StoreConfig
 from feature_platform.cli import catalog_peek
-from feature_platform.cli.inspection import read_only_store
+from feature_platform.cli.catalog_browsing import read_only_store
 from feature_platform.offline_store.catalog import CATALOG_NAME
 from feature_platform.offline_store.schema import SPEC_PROPERTY
 from feature_platform_tests.helpers import DAY_START, user_frame, user_group

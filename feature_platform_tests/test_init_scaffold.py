@@ -26,6 +26,18 @@ def _env(tmp_path: Path, repo: Path) -> dict[str, str]:
     }
 
 
+def _run_in(repo: Path, tmp_path: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        argv,
+        cwd=repo,
+        env=_env(tmp_path, repo),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
 @pytest.mark.integration
 def test_the_new_repository_passes_its_own_test_and_validates(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -49,26 +61,14 @@ def test_the_new_repository_passes_its_own_test_and_validates(
         ]
     )
     (tmp_path / "dagster_home").mkdir()
-    tests = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
-        cwd=repo,
-        env=_env(tmp_path, repo),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    tests = _run_in(
+        repo, tmp_path, sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"
     )
     assert tests.returncode == 0, tests.stdout + tests.stderr
     assert "1 passed" in tests.stdout
     dagster = Path(sys.executable).with_name("dagster")
-    validate = subprocess.run(
-        [str(dagster), "definitions", "validate", "-w", "workspace.yaml"],
-        cwd=repo,
-        env=_env(tmp_path, repo),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    validate = _run_in(
+        repo, tmp_path, str(dagster), "definitions", "validate", "-w", "workspace.yaml"
     )
     assert validate.returncode == 0, validate.stdout + validate.stderr
     assert "All code locations passed validation" in validate.stderr + validate.stdout

@@ -18,7 +18,7 @@ from pyiceberg.catalog import Catalog
 from feature_platform import FeatureGroup, FeatureStore
 from feature_platform.errors import InvalidSpecError, NameClashError
 from feature_platform.offline_store.schema import SPEC_PROPERTY, iceberg_schema
-from feature_platform.snowflake.ddl import table_name, view_name
+from feature_platform.snowflake.naming import table_name, view_name
 from feature_platform.sql import SqlError, run_sql
 from feature_platform.training import TrainingSet
 from feature_platform.training.definition import TrainingSetDefinition, check_training_set_names

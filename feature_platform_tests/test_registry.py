@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +14,7 @@ from feature_platform.demo.feature_groups import DEMO_FEATURE_GROUPS
 from feature_platform.demo.training_sets import DEMO_TRAINING_SETS
 from feature_platform.errors import ConfigurationError, InvalidSpecError
 from feature_platform.registry import load_feature_groups, load_training_sets
+from feature_platform.scaffold import create_repository
 
 
 def _registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, body: str) -> str:
@@ -65,3 +70,45 @@ def test_a_registry_without_feature_groups_or_that_fails_to_import_is_a_config_e
         load_feature_groups(empty)
     with pytest.raises(ConfigurationError, match="cannot load TRAINING_SETS from registry mod"):
         load_training_sets("no_such_registry_module")
+
+
+# Loads the registry module of the environment and builds the Dagster definitions from it, then
+# reports the demo modules that got imported on the way.
+DEMO_PROBE = """
+import json, sys
+from feature_platform.definitions import build_definitions
+from feature_platform.registry import load_feature_groups, load_training_sets
+groups = [d.name for d in load_feature_groups()]
+build_definitions()
+print(json.dumps({
+    "groups": groups,
+    "training_sets": len(load_training_sets()),
+    "demo": sorted(m for m in sys.modules if m.startswith("feature_platform.demo")),
+}))
+"""
+
+
+@pytest.mark.integration
+def test_a_deployment_of_its_own_groups_does_not_import_the_demo(tmp_path: Path) -> None:
+    """The repository `feature-platform init` makes, registered by FEATURE_PLATFORM_REGISTRY."""
+    scaffold = create_repository(tmp_path / "repo", "my_features")
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(scaffold.root),
+        "FEATURE_PLATFORM_REGISTRY": f"{scaffold.package}.features",
+        "FEATURE_PLATFORM_HOME": str(tmp_path / "home"),
+    }
+    probe = subprocess.run(
+        [sys.executable, "-c", DEMO_PROBE],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert probe.returncode == 0, probe.stderr
+    assert json.loads(probe.stdout) == {
+        "groups": [scaffold.group],
+        "training_sets": 0,
+        "demo": [],
+    }

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-from feature_platform.config import resolve_home
+from feature_platform.config import HOME_VARIABLE, resolve_home
 
 DEMO_LOG = Path("logs") / "demo.log"
 
@@ -44,9 +44,22 @@ def dagster_output_to(log_path: Path) -> Iterator[TextIO]:
         yield log
 
 
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    demo_parser = commands.add_parser(
+        "demo", help="materialize the demo feature groups and start the Dagster UI"
+    )
+    demo_parser.add_argument("--days", type=int, default=3, help="complete days to materialize")
+    demo_parser.add_argument(
+        "--home", default=None, help="state folder (default FEATURE_PLATFORM_HOME)"
+    )
+    demo_parser.add_argument("--host", default="127.0.0.1")
+    demo_parser.add_argument("--port", type=int, default=3000)
+    demo_parser.add_argument("--no-ui", action="store_true", help="materialize only")
+    demo_parser.set_defaults(handler=demo)
+
+
 def demo(args: argparse.Namespace) -> int:
     home = resolve_home(args.home)
-    os.environ["FEATURE_PLATFORM_HOME"] = str(home)
     log_path = home / DEMO_LOG
     with dagster_output_to(log_path):
         from feature_platform.demo.landing import write_demo_landing_files
@@ -90,5 +103,17 @@ def demo(args: argparse.Namespace) -> int:
     print(
         f"starting the Dagster UI on http://{args.host}:{args.port} (Ctrl-C stops it)", flush=True
     )
-    os.execv(dagster, command)
-    return 0  # pragma: no cover - execv does not return
+    os.execve(dagster, command, dagster_ui_environment(home, dagster_home))
+    return 0  # pragma: no cover - execve does not return
+
+
+def dagster_ui_environment(home: Path, dagster_home: Path) -> dict[str, str]:
+    """This process's environment, with the demo's home and Dagster home set explicitly.
+
+    `dagster dev` loads `feature_platform.definitions` in processes of its own, whose
+    `FeatureStoreResource` finds its home through `StoreConfig.from_env`: without
+    ``FEATURE_PLATFORM_HOME`` the UI would read another store than the one `--home` named. This
+    process does not need it (its runs get the home as a resource field), so its own
+    environment is left as it was.
+    """
+    return {**os.environ, HOME_VARIABLE: str(home), "DAGSTER_HOME": str(dagster_home)}

@@ -5,6 +5,17 @@ from __future__ import annotations
 import argparse
 
 
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    init_parser = commands.add_parser(
+        "init", help="create a new feature repository (package, sample data, tests) in DIR"
+    )
+    init_parser.add_argument("directory", metavar="DIR", help="a new or empty folder")
+    init_parser.add_argument(
+        "--name", default=None, help="the Python package name (default: from DIR's name)"
+    )
+    init_parser.set_defaults(handler=init)
+
+
 def init(args: argparse.Namespace) -> int:
     from feature_platform.scaffold import create_repository
 

@@ -14,7 +14,7 @@ import polars as pl
 
 from feature_platform.demo.event_log import ClickEventLog
 from feature_platform.sources import FeatureGroupDefinition
-from feature_platform.specs import Entity, Feature, FeatureGroup
+from feature_platform.specs import Entity, Feature, FeatureGroup, Partitioning
 from feature_platform.time_windows import TimeWindow
 
 DEMO_START = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
@@ -22,10 +22,40 @@ DEMO_START = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 USER = Entity("user", ["user_id"], description="A reader of the news app.")
 ARTICLE = Entity("article", ["article_id"], description="A published news article.")
 
-USER_ENGAGEMENT = FeatureGroup(
-    name="user_engagement",
-    entity=USER,
-    features=[
+
+def _recsys_group(
+    name: str,
+    entity: Entity,
+    features: list[Feature],
+    *,
+    partitioning: Partitioning,
+    ttl: dt.timedelta,
+    description: str,
+) -> FeatureGroup:
+    """A group of the news app's ranking model: what every demo group has in common.
+
+    Each is computed from the click log (so from `DEMO_START`, with the ingestion time as its
+    created time), served online, and owned by the recommendations team.
+    """
+    return FeatureGroup(
+        name=name,
+        entity=entity,
+        features=features,
+        created_time="computed_at",
+        partitioning=partitioning,
+        start=DEMO_START,
+        ttl=ttl,
+        online=True,
+        owner="team:recsys",
+        description=description,
+        tags={"domain": "news", "pii": "false"},
+    )
+
+
+USER_ENGAGEMENT = _recsys_group(
+    "user_engagement",
+    USER,
+    [
         Feature("impressions_1d", "int64", "Articles shown to the user in the day."),
         Feature("clicks_1d", "int64", "Articles the user opened in the day."),
         Feature("ctr_1d", "float64", "clicks_1d / impressions_1d; null without impressions."),
@@ -33,34 +63,24 @@ USER_ENGAGEMENT = FeatureGroup(
         Feature("avg_dwell_7d", "float64", "Mean reading time of those clicks, seconds."),
         Feature("top_category_7d", "string", "Most clicked category over 7 days."),
     ],
-    created_time="computed_at",
     partitioning="daily",
-    start=DEMO_START,
     ttl=dt.timedelta(days=7),
-    online=True,
-    owner="team:recsys",
     description="How much and what each user reads: inputs of the ranking model.",
-    tags={"domain": "news", "pii": "false"},
 )
 
-ARTICLE_POPULARITY = FeatureGroup(
-    name="article_popularity",
-    entity=ARTICLE,
-    features=[
+ARTICLE_POPULARITY = _recsys_group(
+    "article_popularity",
+    ARTICLE,
+    [
         Feature("impressions_24h", "int64", "Times the article was shown in the last 24 h."),
         Feature("clicks_24h", "int64", "Times it was opened in the last 24 h."),
         Feature("ctr_24h", "float64", "clicks_24h / impressions_24h."),
         Feature("avg_dwell_24h", "float64", "Mean reading time of those clicks, seconds."),
         Feature("category", "string", "Editorial category."),
     ],
-    created_time="computed_at",
     partitioning="hourly",
-    start=DEMO_START,
     ttl=dt.timedelta(days=2),
-    online=True,
-    owner="team:recsys",
     description="How popular each article is right now: freshness signal for ranking.",
-    tags={"domain": "news", "pii": "false"},
 )
 
 _IS_CLICK = pl.col("event_type") == "click"

@@ -27,34 +27,21 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pyiceberg.exceptions import CommitFailedException, ValidationException
 from pyiceberg.expressions import AlwaysTrue
-from pyiceberg.io.pyarrow import ArrowScan, _dataframe_to_data_files
+from pyiceberg.io.pyarrow import ArrowScan
 from pyiceberg.manifest import DataFile
 from pyiceberg.table import FileScanTask, Table
-from pyiceberg.table.snapshots import Operation, Summary
-from pyiceberg.typedef import EMPTY_DICT
+from pyiceberg.table.snapshots import Operation
 
 from feature_platform.errors import ContentChangedError
+from feature_platform.maintenance.files import StorageReport
 from feature_platform.maintenance.policy import MaintenancePolicy
-from feature_platform.maintenance.rewrite import REWRITE_OPERATION, RewriteFiles
-from feature_platform.offline_store.writes import WRITE_ID_PROPERTY
+from feature_platform.maintenance.rewrite import refuse_rewrite_conflicts
+from feature_platform.offline_store.iceberg_internals import commit_snapshot, write_data_files
+from feature_platform.offline_store.writes import OPERATION_PROPERTY, WRITE_ID_PROPERTY
 
 logger = logging.getLogger(__name__)
 
 COMPACTION_ATTEMPTS = 3
-OPERATION_PROPERTY = "feature-platform.operation"
-
-
-class ReplaceFiles(RewriteFiles):
-    """A rewrite of data files into files holding the same rows, as a ``replace`` snapshot.
-
-    pyiceberg 0.12 writes no ``replace`` snapshot (its summary builder refuses the operation),
-    so the summary is built as for an ``overwrite`` (the same counts and totals) and then names
-    the operation it is.
-    """
-
-    def _summary(self, snapshot_properties: dict[str, str] = EMPTY_DICT) -> Summary:
-        summary = super()._summary(snapshot_properties)
-        return Summary(Operation.REPLACE, **summary.additional_properties)
 
 
 @dataclass(frozen=True)
@@ -74,19 +61,13 @@ class PartitionPlan:
 
 
 @dataclass
-class CompactionReport:
-    """What a compaction did (or, in a dry run, would do)."""
+class CompactionReport(StorageReport):
+    """What a compaction did (or, in a dry run, would do), counting the partitions it rewrote."""
 
-    dry_run: bool
     partitions: list[str] = field(default_factory=list)
-    files_before: int = 0
-    files_after: int = 0
-    bytes_before: int = 0
-    bytes_after: int = 0
     rows_rewritten: int = 0
     duplicates_dropped: int = 0
     skipped: list[str] = field(default_factory=list)
-    seconds: float = 0.0
 
 
 def plan_compaction(table: Table, policy: MaintenancePolicy) -> list[PartitionPlan]:
@@ -171,18 +152,17 @@ def _compact_partition(
         new_files = _write_files(table, rows, plan, policy)
         try:
             _verify_written(table, new_files, expected)
-            with table.transaction() as transaction:
-                tag = {WRITE_ID_PROPERTY: uuid.uuid4().hex, OPERATION_PROPERTY: "compaction"}
-                with (ReplaceFiles if dropped == 0 else RewriteFiles)(
-                    operation=REWRITE_OPERATION,
-                    transaction=transaction,
-                    io=table.io,
-                    snapshot_properties=tag,
-                ) as rewrite:
-                    for old in plan.files:
-                        rewrite.delete_data_file(old)
-                    for new in new_files:
-                        rewrite.append_data_file(new)
+            with commit_snapshot(
+                table,
+                # A rewrite that dropped duplicate rows changed the rows: not a ``replace``.
+                Operation.REPLACE if dropped == 0 else Operation.OVERWRITE,
+                {WRITE_ID_PROPERTY: uuid.uuid4().hex, OPERATION_PROPERTY: "compaction"},
+                refuse_rewrite_conflicts,
+            ) as rewrite:
+                for old in plan.files:
+                    rewrite.remove(old)
+                for new in new_files:
+                    rewrite.add(new)
         except ContentChangedError:
             for new in new_files:
                 table.io.delete(new.file_path)
@@ -273,4 +253,4 @@ def _write_files(
             }
         }
     )
-    return list(_dataframe_to_data_files(metadata, rows, table.io, write_uuid=uuid.uuid4()))
+    return write_data_files(metadata, rows, table.io, uuid.uuid4())

@@ -17,6 +17,7 @@ from pyiceberg.table import Table
 from pyiceberg.table.snapshots import Snapshot
 
 from feature_platform.maintenance.files import (
+    DeletionReport,
     StoredFile,
     delete_files,
     files_of_snapshots,
@@ -31,17 +32,9 @@ from feature_platform.offline_store.writes import WRITE_ID_PROPERTY
 
 
 @dataclass
-class ExpiryReport:
-    dry_run: bool
-    files_before: int = 0
-    bytes_before: int = 0
-    files_after: int = 0
-    bytes_after: int = 0
+class ExpiryReport(DeletionReport):
     snapshots_before: int = 0
     snapshots_expired: list[int] = field(default_factory=list)
-    files_deleted: list[str] = field(default_factory=list)
-    bytes_deleted: int = 0
-    seconds: float = 0.0
 
 
 def snapshots_to_expire(

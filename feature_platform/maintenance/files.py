@@ -28,6 +28,30 @@ def normal_uri(uri: str) -> str:
 
 
 @dataclass
+class StorageReport:
+    """What a maintenance step did to a table's files (or, in a dry run, would do).
+
+    Every step counts files and bytes before and after it the same way, so a run's report, its
+    Dagster metadata and the command line read the same for each step.
+    """
+
+    dry_run: bool
+    files_before: int = 0
+    bytes_before: int = 0
+    files_after: int = 0
+    bytes_after: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class DeletionReport(StorageReport):
+    """A step that deletes files: the files (normal-form URIs) and the bytes they held."""
+
+    files_deleted: list[str] = field(default_factory=list)
+    bytes_deleted: int = 0
+
+
+@dataclass
 class ReferencedFiles:
     """Files some metadata still points to, in normal form."""
 

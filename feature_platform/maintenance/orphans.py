@@ -10,11 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from pyiceberg.table import Table
 
 from feature_platform.maintenance.files import (
+    DeletionReport,
     delete_files,
     list_table_files,
     referenced_files,
@@ -24,17 +25,9 @@ from feature_platform.maintenance.policy import MaintenancePolicy
 
 
 @dataclass
-class OrphanReport:
-    dry_run: bool
-    files_before: int = 0
-    bytes_before: int = 0
-    files_after: int = 0
-    bytes_after: int = 0
+class OrphanReport(DeletionReport):
     files_listed: int = 0
-    files_deleted: list[str] = field(default_factory=list)
-    bytes_deleted: int = 0
     too_young: int = 0
-    seconds: float = 0.0
 
 
 def remove_orphan_files(

@@ -1,4 +1,4 @@
-"""A file-rewrite commit with Iceberg's RewriteFiles conflict rules, which pyiceberg 0.12 lacks.
+"""A file rewrite's conflict rules: Iceberg's RewriteFiles rules, which pyiceberg 0.12 lacks.
 
 pyiceberg's overwrite producer validates like a DELETE: under the default serializable isolation
 it refuses the commit if any data file was added anywhere since the operation began, so with
@@ -9,26 +9,13 @@ and got no new delete files; appends elsewhere, or into the same partition, are 
 
 from __future__ import annotations
 
-from pyiceberg.table.snapshots import Operation
-from pyiceberg.table.update.snapshot import _OverwriteFiles
-from pyiceberg.table.update.validate import (
-    _validate_data_files_exist,
-    _validate_no_new_deletes_for_data_files,
-)
+from feature_platform.offline_store.iceberg_internals import RacedCommits
 
 
-class RewriteFiles(_OverwriteFiles):
-    """Replace data files by files holding the same rows, in one OVERWRITE snapshot."""
+def refuse_rewrite_conflicts(raced: RacedCommits) -> None:
+    """Refuse a rewrite whose replaced files a commit it raced with removed or added deletes to.
 
-    def _validate_concurrency(self) -> None:
-        window = self._commit_window
-        if window is None or window.is_empty() or window.head is None:
-            return
-        table = self._transaction._table
-        _validate_data_files_exist(table, window.head, self._deleted_data_files, window.base)
-        _validate_no_new_deletes_for_data_files(
-            table, window.head, None, self._deleted_data_files, window.base
-        )
-
-
-REWRITE_OPERATION = Operation.OVERWRITE  # pyiceberg cannot yet summarise a REPLACE snapshot
+    Raises:
+        ValidationException: A replaced file is gone or has new delete files.
+    """
+    raced.refuse_changed_removed_files(None)

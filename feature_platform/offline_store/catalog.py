@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 
 # The default catalog's module (SQLAlchemy) is imported with ours, not on the first query:
@@ -22,6 +23,7 @@ from feature_platform.config import (
 )
 from feature_platform.errors import ConfigurationError
 from feature_platform.identifiers import validate_identifier
+from feature_platform.offline_store.iceberg_internals import CommitTable, guard_commits
 
 logger = logging.getLogger(__name__)
 
@@ -115,39 +117,39 @@ def guard_lost_commit_responses(catalog: Catalog) -> None:
     already references, so the table can no longer be read. Before the exception gets there,
     the table is reloaded: if every snapshot the commit adds is in it, the commit landed and its
     metadata is returned as the catalog's answer.
-
-    The catalog's own `commit_table` is looked up on each call, so the guard wraps whatever the
-    catalog class does (and a fault injected there, in the failure drills).
     """
+    guard_commits(catalog, functools.partial(_report_landed, catalog))
 
-    def guarded_commit_table(
-        table: Table,
-        requirements: tuple[TableRequirement, ...],
-        updates: tuple[TableUpdate, ...],
-    ) -> CommitTableResponse:
+
+def _report_landed(
+    catalog: Catalog,
+    commit_table: CommitTable,
+    table: Table,
+    requirements: tuple[TableRequirement, ...],
+    updates: tuple[TableUpdate, ...],
+) -> CommitTableResponse:
+    """`commit_table`'s answer, or the table's metadata when a commit reported failed landed."""
+    try:
+        return commit_table(table, requirements, updates)
+    except (CommitFailedException, CommitStateUnknownException) as exc:
         try:
-            return type(catalog).commit_table(catalog, table, requirements, updates)
-        except (CommitFailedException, CommitStateUnknownException) as exc:
-            try:
-                landed = _landed(catalog, table, updates)
-            except Exception as reload_error:
-                # Whether it landed is unknown. pyiceberg deletes the commit's files only on
-                # CommitFailedException, so say "unknown": the store's retry checks the write id.
-                raise CommitStateUnknownException(
-                    f"{exc}; and reloading the table to see whether the commit landed failed: "
-                    f"{reload_error}"
-                ) from exc
-            if landed is None:
-                raise
-            logger.warning(
-                "commit to %s was reported failed (%s), but its snapshots are in the table: "
-                "it was applied",
-                ".".join(table.name()),
-                exc,
-            )
-            return landed
-
-    catalog.commit_table = guarded_commit_table  # type: ignore[method-assign]
+            landed = _landed(catalog, table, updates)
+        except Exception as reload_error:
+            # Whether it landed is unknown. pyiceberg deletes the commit's files only on
+            # CommitFailedException, so say "unknown": the store's retry checks the write id.
+            raise CommitStateUnknownException(
+                f"{exc}; and reloading the table to see whether the commit landed failed: "
+                f"{reload_error}"
+            ) from exc
+        if landed is None:
+            raise
+        logger.warning(
+            "commit to %s was reported failed (%s), but its snapshots are in the table: "
+            "it was applied",
+            ".".join(table.name()),
+            exc,
+        )
+        return landed
 
 
 def _landed(

@@ -14,56 +14,33 @@ again on the fresh table.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import functools
+from typing import TYPE_CHECKING
 
 from pyiceberg.exceptions import CommitFailedException, ValidationException
 from pyiceberg.manifest import DataFile
 from pyiceberg.table import Table
-from pyiceberg.table.snapshots import Operation, Snapshot
-from pyiceberg.table.update.snapshot import CommitWindow, _FastAppendFiles, _SnapshotProducer
+from pyiceberg.table.snapshots import Operation
+
+from feature_platform.offline_store.iceberg_internals import (
+    RacedCommits,
+    check_schema_compatible,
+    commit_snapshot,
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
 
-class GuardedAppend(_FastAppendFiles):
-    """A fast append whose retries are validated against the commits it raced with."""
-
-    write_id_property: str = ""
-    write_id: str = ""
-
-    def _validate_concurrency(self) -> None:
-        raced_window(self, self.write_id_property, self.write_id)
-
-
-def raced_window(
-    producer: _SnapshotProducer[Any], write_id_property: str, write_id: str
-) -> CommitWindow | None:
-    """The commits `producer` raced with, after refusing it if one of them carries its write id.
-
-    None when it raced with none (its first attempt, or nothing was committed meanwhile).
-
-    Raises:
-        ValidationException: A snapshot committed since the commit began has that write id.
-    """
-    window = producer._commit_window
-    if window is None or window.is_empty() or window.head is None:
-        return None
-    refuse_if_write_committed(producer._transaction._table, window, write_id_property, write_id)
-    return window
-
-
-def refuse_if_write_committed(
-    table: Table, window: CommitWindow, write_id_property: str, write_id: str
-) -> None:
+def refuse_if_write_committed(raced: RacedCommits, write_id_property: str, write_id: str) -> None:
     """Refuse a commit whose write id a commit it raced with already carries.
 
     Raises:
         ValidationException: A snapshot committed since the commit began has that write id.
     """
-    if not write_id or window.head is None:
+    if not write_id:
         return
-    for snapshot in _committed_since(table, window.head, window.base):
+    for snapshot in raced.snapshots():
         summary = snapshot.summary.additional_properties if snapshot.summary else {}
         if summary.get(write_id_property) == write_id:
             raise ValidationException(
@@ -85,37 +62,20 @@ def guarded_append(
         properties: Snapshot summary properties, including the write id.
         write_id_property: The summary property that holds the write id.
     """
-    # Imported here: pyiceberg's pyarrow IO imports pyarrow.dataset and with it pandas (~1 s),
-    # which commands that only read specs (`feature-platform list`) must not pay for.
-    from pyiceberg.io.pyarrow import _check_pyarrow_schema_compatible, _dataframe_to_data_files
-
-    _check_pyarrow_schema_compatible(
-        table.metadata.schema(),
-        provided_schema=data.schema,
-        format_version=table.metadata.format_version,
-    )
+    check_schema_compatible(table, data)
+    write_id = properties[write_id_property]
     written: list[DataFile] = []
     try:
-        with table.transaction() as transaction:
-            producer = GuardedAppend(
-                operation=Operation.APPEND,
-                transaction=transaction,
-                io=table.io,
-                snapshot_properties=properties,
-            )
-            producer.write_id_property = write_id_property
-            producer.write_id = properties[write_id_property]
-            with producer:
-                written = list(
-                    _dataframe_to_data_files(
-                        table_metadata=transaction.table_metadata,
-                        write_uuid=producer.commit_uuid,
-                        df=data,
-                        io=table.io,
-                    )
-                )
-                for data_file in written:
-                    producer.append_data_file(data_file)
+        with commit_snapshot(
+            table,
+            Operation.APPEND,
+            properties,
+            functools.partial(
+                refuse_if_write_committed, write_id_property=write_id_property, write_id=write_id
+            ),
+            append_only=True,
+        ) as commit:
+            written = commit.write(data)
     except (CommitFailedException, ValidationException):
         remove_unlanded(table, written)
         raise
@@ -130,14 +90,3 @@ def remove_unlanded(table: Table, files: list[DataFile]) -> None:
     """
     for data_file in files:
         table.io.delete(data_file.file_path)
-
-
-def _committed_since(table: Table, head: Snapshot, base: Snapshot | None) -> list[Snapshot]:
-    """Snapshots from `head` back to, not including, `base` (all of them when `base` is None)."""
-    found: list[Snapshot] = []
-    snapshot: Snapshot | None = head
-    while snapshot is not None and (base is None or snapshot.snapshot_id != base.snapshot_id):
-        found.append(snapshot)
-        parent = snapshot.parent_snapshot_id
-        snapshot = table.metadata.snapshot_by_id(parent) if parent is not None else None
-    return found

@@ -8,6 +8,7 @@ from typing import Any
 
 from pyiceberg.partitioning import PartitionField, PartitionSpec
 from pyiceberg.schema import Schema
+from pyiceberg.table import Table
 from pyiceberg.table.sorting import SortField, SortOrder
 from pyiceberg.transforms import DayTransform, HourTransform, IdentityTransform, Transform
 from pyiceberg.types import NestedField, TimestamptzType
@@ -17,6 +18,17 @@ from feature_platform.errors import IncompatibleSchemaChangeError
 from feature_platform.specs import CREATED_AT_COLUMN, EVENT_TIME_COLUMN, FeatureGroup
 
 SPEC_PROPERTY = "feature_platform.spec"
+
+
+def applied_group(table: Table) -> FeatureGroup:
+    """The feature group spec a group's offline table was last applied with.
+
+    The table carries its own spec, so a reader (the sync, the store) follows the schema the
+    data was written under rather than whatever spec the caller holds now.
+    """
+    return FeatureGroup.from_json(table.properties[SPEC_PROPERTY])
+
+
 PARTITION_FIELD_ID = 1000
 
 

@@ -213,24 +213,33 @@ def _check_not_future(group: FeatureGroup, df: pl.DataFrame) -> None:
     ):
         if source is None:
             continue
-        future = df.filter(pl.col(column) > limit)
-        if future.height:
-            example = future.get_column(column).item(0)
+        found = _rows_where(df, pl.col(column) > limit, column)
+        if found is not None:
+            count, example = found
             raise InvalidValueError(
-                f"{future.height} row(s) of feature group {group.name!r} have {source!r} in the "
-                f"future (e.g. {example.isoformat()}, more than {MAX_CLOCK_SKEW} after now); fix "
+                f"{count} row(s) of feature group {group.name!r} have {source!r} in the "
+                f"future (e.g. {example}, more than {MAX_CLOCK_SKEW} after now); fix "
                 "the producer's clock or the column, or drop those rows"
             )
 
 
 def _check_window(group: FeatureGroup, df: pl.DataFrame, window: TimeWindow) -> None:
-    outside = df.filter(
-        (pl.col(EVENT_TIME_COLUMN) < window.start) | (pl.col(EVENT_TIME_COLUMN) >= window.end)
-    )
-    if outside.height:
-        example = outside.get_column(EVENT_TIME_COLUMN).item(0)
+    event_time = pl.col(EVENT_TIME_COLUMN)
+    outside = (event_time < window.start) | (event_time >= window.end)
+    found = _rows_where(df, outside, EVENT_TIME_COLUMN)
+    if found is not None:
+        count, example = found
         raise OutOfWindowError(
-            f"{outside.height} row(s) of feature group {group.name!r} have event times outside "
-            f"the window {window} being written (e.g. {example.isoformat()}); a window write may "
+            f"{count} row(s) of feature group {group.name!r} have event times outside "
+            f"the window {window} being written (e.g. {example}); a window write may "
             "only hold rows of that window: filter the frame to it"
         )
+
+
+def _rows_where(df: pl.DataFrame, condition: pl.Expr, column: str) -> tuple[int, str] | None:
+    """How many rows meet `condition`, and the first one's `column` in ISO form: an error names
+    an example so the user can find the rows. None when no row does."""
+    found = df.filter(condition)
+    if not found.height:
+        return None
+    return found.height, found.get_column(column).item(0).isoformat()

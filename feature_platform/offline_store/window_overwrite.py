@@ -24,55 +24,46 @@ pyiceberg rebuilds the snapshot on the new head and commits.
 
 from __future__ import annotations
 
-import itertools
+import functools
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from pyiceberg.exceptions import CommitFailedException, ValidationException
 from pyiceberg.expressions import AlwaysTrue, BooleanExpression
-from pyiceberg.expressions.visitors import ROWS_MUST_MATCH, _StrictMetricsEvaluator, bind
 from pyiceberg.manifest import DataFile
 from pyiceberg.table import FileScanTask, Table
 from pyiceberg.table.snapshots import Operation
-from pyiceberg.table.update.snapshot import _OverwriteFiles
-from pyiceberg.table.update.validate import (
-    _validate_added_data_files,
-    _validate_data_files_exist,
-    _validate_deleted_data_files,
-    _validate_no_new_delete_files,
-    _validate_no_new_deletes_for_data_files,
-)
 
-from feature_platform.offline_store.guarded_append import raced_window, remove_unlanded
+from feature_platform.offline_store.guarded_append import refuse_if_write_committed, remove_unlanded
+from feature_platform.offline_store.iceberg_internals import (
+    RacedCommits,
+    all_rows_match,
+    check_schema_compatible,
+    commit_snapshot,
+    rows_not_matching,
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
 
-class WindowOverwrite(_OverwriteFiles):
-    """Removes and adds data files in one snapshot, validated against a window's conflicts."""
+def refuse_window_conflicts(
+    raced: RacedCommits, window_filter: BooleanExpression, write_id_property: str, write_id: str
+) -> None:
+    """Refuse a window replace that a commit it raced with makes wrong.
 
-    conflict_filter: BooleanExpression = AlwaysTrue()
-    write_id_property: str = ""
-    write_id: str = ""
-
-    def _validate_concurrency(self) -> None:
-        window = raced_window(self, self.write_id_property, self.write_id)
-        if window is None or window.head is None:
-            return
-        table = self._transaction._table
-        head, base = window.head, window.base
-        # Rows added to, or removed from, the window since this replace was planned: replacing
-        # the window now would drop the new rows or bring back the removed ones unseen.
-        _validate_added_data_files(table, head, self.conflict_filter, base)
-        _validate_deleted_data_files(table, head, self.conflict_filter, base)
-        _validate_no_new_delete_files(table, head, self.conflict_filter, None, base)
-        if self._deleted_data_files:
-            # A file this commit removes was removed or rewritten meanwhile (e.g. compacted).
-            _validate_data_files_exist(table, head, self._deleted_data_files, base)
-            _validate_no_new_deletes_for_data_files(
-                table, head, self.conflict_filter, self._deleted_data_files, base
-            )
+    Raises:
+        ValidationException: A raced commit carries this write id, changed the window's rows,
+            or removed or rewrote a file this replace removes.
+    """
+    refuse_if_write_committed(raced, write_id_property, write_id)
+    # Rows added to, or removed from, the window since this replace was planned: replacing
+    # the window now would drop the new rows or bring back the removed ones unseen.
+    raced.refuse_added_rows(window_filter)
+    raced.refuse_deleted_rows(window_filter)
+    if raced.removed:
+        # A file this commit removes was removed or rewritten meanwhile (e.g. compacted).
+        raced.refuse_changed_removed_files(window_filter)
 
 
 def overwrite_window(
@@ -103,15 +94,7 @@ def overwrite_window(
         ValidationException: A concurrent commit conflicts with this replace; nothing landed
             and the data files written for it were removed.
     """
-    # Imported here: pyiceberg's pyarrow IO imports pyarrow.dataset and with it pandas (~1 s),
-    # which commands that only read specs (`feature-platform list`) must not pay for.
-    from pyiceberg.io.pyarrow import _check_pyarrow_schema_compatible, _dataframe_to_data_files
-
-    _check_pyarrow_schema_compatible(
-        table.metadata.schema(),
-        provided_schema=data.schema,
-        format_version=table.metadata.format_version,
-    )
+    check_schema_compatible(table, data)
     if candidates is None:
         candidates = table.scan(row_filter=window_filter).plan_files()
     removed, kept = _plan_removals(table, window_filter, candidates)
@@ -124,33 +107,24 @@ def overwrite_window(
         operation = Operation.DELETE
     else:
         operation = Operation.APPEND
+    write_id = properties[write_id_property]
     written: list[DataFile] = []
     try:
-        with table.transaction() as transaction:
-            producer = WindowOverwrite(
-                operation=operation,
-                transaction=transaction,
-                io=table.io,
-                snapshot_properties=properties,
-            )
-            producer.conflict_filter = window_filter
-            producer.write_id_property = write_id_property
-            producer.write_id = properties[write_id_property]
-            with producer:
-                for data_file in removed:
-                    producer.delete_data_file(data_file)
-                if rows.num_rows:  # never a 0-row file
-                    written = list(
-                        _dataframe_to_data_files(
-                            table_metadata=transaction.table_metadata,
-                            write_uuid=producer.commit_uuid,
-                            df=rows,
-                            io=table.io,
-                            counter=itertools.count(0),
-                        )
-                    )
-                for data_file in written:
-                    producer.append_data_file(data_file)
+        with commit_snapshot(
+            table,
+            operation,
+            properties,
+            functools.partial(
+                refuse_window_conflicts,
+                window_filter=window_filter,
+                write_id_property=write_id_property,
+                write_id=write_id,
+            ),
+        ) as commit:
+            for data_file in removed:
+                commit.remove(data_file)
+            if rows.num_rows:  # never a 0-row file
+                written = commit.write(rows)
     except (CommitFailedException, ValidationException):
         remove_unlanded(table, written)
         raise
@@ -166,15 +140,15 @@ def _plan_removals(
     that may hold window rows is read: if it does, it is removed and its other rows are
     returned, to be written back in the same snapshot; if it does not, it stays.
     """
-    from pyiceberg.io.pyarrow import ArrowScan, _expression_to_complementary_pyarrow
+    from pyiceberg.io.pyarrow import ArrowScan
 
     schema = table.schema()
-    inside = _StrictMetricsEvaluator(schema, window_filter).eval
-    outside = _expression_to_complementary_pyarrow(bind(schema, window_filter, True), schema)
+    inside = all_rows_match(schema, window_filter)
+    outside = rows_not_matching(schema, window_filter)
     removed: list[DataFile] = []
     kept: list[pa.Table] = []
     for task in candidates:
-        if inside(task.file) == ROWS_MUST_MATCH:
+        if inside(task.file):
             removed.append(task.file)
             continue
         rows = ArrowScan(table.metadata, table.io, schema, AlwaysTrue()).to_table([task])

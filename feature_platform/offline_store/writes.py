@@ -54,6 +54,9 @@ RETRYABLE = (
 )
 OUTER_ATTEMPTS = 6
 WRITE_ID_PROPERTY = "feature-platform.write-id"
+# Snapshot summary property naming the maintenance step that committed a snapshot (e.g.
+# "compaction"), so readers of the history can tell a rewrite from new data.
+OPERATION_PROPERTY = "feature-platform.operation"
 
 
 @dataclass(frozen=True)

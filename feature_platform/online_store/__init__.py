@@ -13,8 +13,8 @@ from typing import Any, Literal
 
 from feature_platform.errors import ConfigurationError
 from feature_platform.online_store.base import OnlineDeleteReport, OnlineStore, OnlineWriteReport
-from feature_platform.online_store.dynamodb import DynamoDBOnlineStore
-from feature_platform.online_store.dynamodb_settings import DynamoDBSettings
+from feature_platform.online_store.dynamodb.settings import DynamoDBSettings
+from feature_platform.online_store.dynamodb.store import DynamoDBOnlineStore
 from feature_platform.online_store.embedded import EmbeddedOnlineStore
 from feature_platform.online_store.keys import decode_key, encode_key
 

@@ -19,6 +19,7 @@ from feature_platform.errors import (
     NullKeyError,
     SchemaMismatchError,
 )
+from feature_platform.offline_store.latest import latest_per_entity
 from feature_platform.online_store.keys import encode_keys
 from feature_platform.online_store.limits import check_item_limits, check_numbers
 from feature_platform.specs import CREATED_AT_COLUMN, EVENT_TIME_COLUMN, FeatureGroup
@@ -85,9 +86,7 @@ def prepare_write(
     check_numbers(group, normalised)
     latest = normalised
     if normalised.height > 1:
-        latest = normalised.sort(
-            [EVENT_TIME_COLUMN, CREATED_AT_COLUMN], maintain_order=True
-        ).unique(subset=list(group.join_keys), keep="last", maintain_order=True)
+        latest = latest_per_entity(normalised, group.join_keys, ordered_by_entity=False)
     pks = encode_keys([latest.get_column(k).to_list() for k in group.join_keys])
     keys = [pk for pk in pks if pk is not None]  # no nulls: checked above
     check_item_limits(group, latest, keys, ttl_attribute)

@@ -1,37 +1,28 @@
 """`online/<group>`: the online store kept in step with the offline table, for online groups.
 
-The asset's cursor (the offline snapshot it last synced) is kept in its own materialization
-metadata, so the code stays stateless and any run launcher can run it; a run that fails records
-nothing and the next one starts from the same cursor (online writes are latest-wins, so redoing
-part of a sync is harmless).
+The asset only wires the sync (`feature_platform.sync`) to Dagster. Its cursor (the offline
+snapshot it last synced) is kept in its own materialization metadata, so the code stays
+stateless and any run launcher can run it; a run that fails records nothing and the next one
+starts from the same cursor (online writes are latest-wins, so redoing part of a sync is
+harmless). Next to the cursor the metadata records the ttl the sync applied and the online
+table it wrote; `feature_platform.sync.cursor` decides from them whether the cursor still holds.
 
 Each sync first records an observation ("sync started"). A started sync with no materialization
-after it stopped part way (it failed, or its process was killed): the online store may then
-hold values the offline table held only in between, so the next sync rewrites every entity of
-the changed windows instead of skipping those that look unchanged since the cursor.
-
-Next to the cursor the metadata records the ttl the sync applied. Raising a group's ttl commits
-no offline snapshot, so the values it brings back to life are in no change since the cursor:
-a run that finds the ttl larger than recorded loads every live value instead (a bootstrap;
-online items are only replaced by newer-or-equal rows, so this is safe). A lowered ttl needs
-nothing: reads hide values older than the ttl.
+after it stopped part way (it failed, or its process was killed), so the next sync rewrites
+every entity of the changed windows instead of skipping those that look unchanged.
 """
-
-import datetime as dt
-import math
 
 import dagster as dg
 
-from feature_platform.online_sync import SyncReport, sync_online
+from feature_platform.offline_store.schema import applied_group
 from feature_platform.orchestration.automation import after_upstream_updates
 from feature_platform.orchestration.feature_assets import feature_asset_key
 from feature_platform.orchestration.resources import FeatureStoreResource
 from feature_platform.sources import FeatureGroupDefinition
+from feature_platform.sync import SyncReport, sync_table
+from feature_platform.sync.cursor import LOCATION_METADATA, TTL_METADATA, sync_start, ttl_record
 
 ONLINE_PREFIX = "online"
-CURSOR_METADATA = "offline_snapshot_id"
-LOCATION_METADATA = "online_table"  # the cursor holds only for the table it was reached in
-TTL_METADATA = "ttl_seconds"  # the ttl the sync applied, in seconds, or "none" (unlimited)
 
 
 def online_asset_key(name: str) -> dg.AssetKey:
@@ -78,66 +69,67 @@ def build_online_definitions(
         config: OnlineSyncConfig,
         feature_store: FeatureStoreResource,
     ) -> dg.MaterializeResult[None]:
-        store = feature_store.get_store()
-        last_sync = _latest_materialization(context, key)
-        last = _metadata_of(last_sync)
-        cursor = None if config.full_resync else _last_cursor(last)
-        spec = store.get_feature_group(group.name)  # the applied spec, as the sync reads it
-        ttl = spec.ttl
-        recorded = _recorded_ttl_seconds(last)
-        if cursor is not None and recorded is not None and _seconds(ttl) > recorded:
-            context.log.info(
-                f"{group.name}: the ttl was raised from {_ttl_label(recorded)} to "
-                f"{_ttl_label(_seconds(ttl))} since the last sync; values it made live again "
-                "are in no offline change since the cursor, so every live value is loaded "
-                "(a bootstrap; online items are only replaced by newer-or-equal rows)"
-            )
-            cursor = None
-        location = store.online.location(spec)
-        recorded_location = (last or {}).get(LOCATION_METADATA)
-        if cursor is not None and recorded_location not in (None, location):
-            context.log.info(
-                f"{group.name}: the last sync wrote to {recorded_location}, this one writes to "
-                f"{location}; its cursor says nothing about this table, so every live value "
-                "is loaded (a bootstrap)"
-            )
-            cursor = None
-        interrupted = _a_sync_stopped_part_way(context, key, last_sync)
-        if interrupted:
-            context.log.warning(
-                f"{group.name}: a previous sync started and did not finish; entities of the "
-                "changed windows are rewritten even where they look unchanged since the cursor"
-            )
-        context.log_event(
-            dg.AssetObservation(
-                asset_key=key,
-                metadata={"sync_started_from": dg.MetadataValue.text(str(cursor or "none"))},
-            )
-        )
-        report = sync_online(store, group.name, cursor, after_interrupted_sync=interrupted)
-        context.log.info(
-            f"{group.name}: {report.items_written} items written, {report.items_skipped} "
-            f"refused as stale, {report.items_corrected} corrected and {report.items_deleted} "
-            f"deleted (their newest row left the table), {report.entities_superseded} superseded, "
-            f"{report.windows_expired} of {report.windows_examined} windows past the ttl"
-        )
-        metadata = sync_metadata(report)
-        # Should the ttl have changed between the check above and the sync's own read of the
-        # spec, record the shorter: a later run then still sees the raise and bootstraps.
-        applied = min(_seconds(ttl), _seconds(report.ttl))
-        metadata[TTL_METADATA] = dg.MetadataValue.text(_ttl_text(applied))
-        metadata[LOCATION_METADATA] = dg.MetadataValue.text(location)
-        return dg.MaterializeResult(metadata=metadata)
+        return _sync(context, key, feature_store, group.name, config.full_resync)
 
     return dg.Definitions(assets=[online_sync])
 
 
-def _latest_materialization(
-    context: dg.AssetExecutionContext, key: dg.AssetKey
-) -> dg.EventLogRecord | None:
-    """The record of the asset's latest materialization (the last finished sync), if any."""
-    records = context.instance.fetch_materializations(key, limit=1).records
-    return records[0] if records else None
+def _sync(
+    context: dg.AssetExecutionContext,
+    key: dg.AssetKey,
+    feature_store: FeatureStoreResource,
+    name: str,
+    full_resync: bool,
+) -> dg.MaterializeResult[None]:
+    """One sync, started from what the asset's event log says about the last ones."""
+    store = feature_store.get_store()
+    table = store.table(name)  # loaded once: the spec checked here is the one the sync applies
+    spec = applied_group(table)
+    location = store.online.location(spec)
+    finished = _latest_record(context.instance.fetch_materializations(key, limit=1))
+    started = _latest_record(context.instance.fetch_observations(key, limit=1))
+    start = sync_start(
+        _metadata_of(finished),
+        ttl=spec.ttl,
+        location=location,
+        full_resync=full_resync,
+        last_started=started.storage_id if started else None,
+        last_finished=finished.storage_id if finished else None,
+    )
+    if start.reason:
+        context.log.info(f"{name}: {start.reason}")
+    if start.after_interrupted_sync:
+        context.log.warning(
+            f"{name}: a previous sync started and did not finish; entities of the "
+            "changed windows are rewritten even where they look unchanged since the cursor"
+        )
+    context.log_event(
+        dg.AssetObservation(
+            asset_key=key,
+            metadata={"sync_started_from": dg.MetadataValue.text(str(start.cursor or "none"))},
+        )
+    )
+    report = sync_table(
+        table,
+        spec,
+        store.online,
+        start.cursor,
+        after_interrupted_sync=start.after_interrupted_sync,
+    )
+    context.log.info(
+        f"{name}: {report.items_written} items written, {report.items_skipped} "
+        f"refused as stale, {report.items_corrected} corrected and {report.items_deleted} "
+        f"deleted (their newest row left the table), {report.entities_superseded} superseded, "
+        f"{report.windows_expired} of {report.windows_examined} windows past the ttl"
+    )
+    metadata = sync_metadata(report)
+    metadata[TTL_METADATA] = dg.MetadataValue.text(ttl_record(report.ttl))
+    metadata[LOCATION_METADATA] = dg.MetadataValue.text(location)
+    return dg.MaterializeResult(metadata=metadata)
+
+
+def _latest_record(result: dg.EventRecordsResult) -> dg.EventLogRecord | None:
+    return result.records[0] if result.records else None
 
 
 def _metadata_of(record: dg.EventLogRecord | None) -> dict[str, object] | None:
@@ -148,73 +140,16 @@ def _metadata_of(record: dg.EventLogRecord | None) -> dict[str, object] | None:
     return {name: value.value for name, value in materialization.metadata.items()}
 
 
-def _last_cursor(last: dict[str, object] | None) -> int | None:
-    text = str((last or {}).get(CURSOR_METADATA, ""))
-    return int(text) if text.isdigit() else None
-
-
-def _recorded_ttl_seconds(last: dict[str, object] | None) -> float | None:
-    """The ttl the last sync applied (`math.inf`: unlimited); None when it recorded none.
-
-    Materializations from before the ttl was recorded say nothing about it: they do not force
-    a bootstrap (a full resync does, when wanted).
-    """
-    if last is None or TTL_METADATA not in last:
-        return None
-    text = str(last[TTL_METADATA])
-    if text == "none":
-        return math.inf
-    try:
-        return float(text)
-    except ValueError:
-        return None
-
-
-def _seconds(ttl: dt.timedelta | None) -> float:
-    return math.inf if ttl is None else ttl.total_seconds()
-
-
-def _ttl_text(seconds: float) -> str:
-    return "none" if math.isinf(seconds) else repr(seconds)
-
-
-def _ttl_label(seconds: float) -> str:
-    if math.isinf(seconds):
-        return "unlimited"
-    try:
-        return str(dt.timedelta(seconds=seconds))
-    except OverflowError:
-        return f"{seconds:g} s"
-
-
-def _a_sync_stopped_part_way(
-    context: dg.AssetExecutionContext, key: dg.AssetKey, finished: dg.EventLogRecord | None
-) -> bool:
-    """Whether the latest "sync started" observation has no materialization (`finished`, the
-    latest) after it."""
-    started = context.instance.fetch_observations(key, limit=1).records
-    if not started:
-        return False
-    return finished is None or finished.storage_id < started[0].storage_id
-
-
 def sync_metadata(report: SyncReport) -> dict[str, dg.MetadataValue]:
-    return {
-        CURSOR_METADATA: dg.MetadataValue.text(
-            str(report.to_snapshot_id) if report.to_snapshot_id is not None else "none"
-        ),
-        "from_snapshot_id": dg.MetadataValue.text(str(report.from_snapshot_id or "none")),
-        "bootstrap": dg.MetadataValue.bool(report.bootstrap),
-        "after_interrupted_sync": dg.MetadataValue.bool(report.after_interrupted_sync),
-        "windows_examined": dg.MetadataValue.int(report.windows_examined),
-        "windows_expired": dg.MetadataValue.int(report.windows_expired),
-        "rows_read": dg.MetadataValue.int(report.rows_read),
-        "entities_changed": dg.MetadataValue.int(report.entities_changed),
-        "entities_superseded": dg.MetadataValue.int(report.entities_superseded),
-        "items_written": dg.MetadataValue.int(report.items_written),
-        "items_skipped": dg.MetadataValue.int(report.items_skipped),
-        "items_corrected": dg.MetadataValue.int(report.items_corrected),
-        "items_deleted": dg.MetadataValue.int(report.items_deleted),
-        "corrections_refused": dg.MetadataValue.int(report.corrections_refused),
-        "seconds": dg.MetadataValue.float(report.seconds),
-    }
+    """The report as Dagster metadata, typed so the UI shows numbers and flags as such."""
+    return {key: _metadata_value(value) for key, value in report.as_metadata().items()}
+
+
+def _metadata_value(value: str | int | float | bool) -> dg.MetadataValue:
+    if isinstance(value, bool):  # before int: a bool is an int
+        return dg.MetadataValue.bool(value)
+    if isinstance(value, int):
+        return dg.MetadataValue.int(value)
+    if isinstance(value, float):
+        return dg.MetadataValue.float(value)
+    return dg.MetadataValue.text(value)

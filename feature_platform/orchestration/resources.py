@@ -1,22 +1,30 @@
-"""The feature store as a Dagster resource, and the resource set of each deployment.
+"""Every Dagster resource of the platform, and the resource set of each deployment.
 
 The environment is picked in exactly one place (`resources_for`), called from the definitions
-function; nothing reads it at import time.
+function; nothing reads it at import time. Asset modules import their resources from here and
+this module imports none of them, so the resource set can be built without any asset.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Literal
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 import dagster as dg
 from pydantic import Field
 
 from feature_platform.config import StoreConfig, resolve_home
 from feature_platform.errors import ConfigurationError
+from feature_platform.snowflake.connection import SnowflakeConnectionSettings, env_name
+from feature_platform.snowflake.settings import SnowflakeSettings
 from feature_platform.store import FeatureStore
 
+if TYPE_CHECKING:
+    from dagster_snowflake import SnowflakeResource
+
 Environment = Literal["local", "aws"]
+_Value = TypeVar("_Value")
 
 
 class FeatureStoreResource(dg.ConfigurableResource):  # type: ignore[type-arg]
@@ -60,36 +68,37 @@ class FeatureStoreResource(dg.ConfigurableResource):  # type: ignore[type-arg]
 
     def store_config(self) -> StoreConfig:
         base = StoreConfig.from_env()
-        properties: dict[str, str] = dict(base.catalog_properties)
-        for key, value in (
-            ("s3.endpoint", self.s3_endpoint),
-            ("glue.endpoint", self.glue_endpoint),
-            ("s3.region", self.aws_region),
-            ("glue.region", self.aws_region),
-            ("s3.access-key-id", self.aws_access_key_id),
-            ("glue.access-key-id", self.aws_access_key_id),
-            ("s3.secret-access-key", self.aws_secret_access_key),
-            ("glue.secret-access-key", self.aws_secret_access_key),
-        ):
-            if value:
-                properties[key] = value
-        online: dict[str, object] = dict(base.online_settings)
-        for key, value in (
-            ("endpoint_url", self.dynamodb_endpoint_url),
-            ("region_name", self.dynamodb_region),
-            ("table_prefix", self.dynamodb_table_prefix),
-            ("table_mode", self.dynamodb_table_mode),
-        ):
-            if value:
-                online[key] = value
+        properties = _overridden(
+            base.catalog_properties,
+            [
+                ("s3.endpoint", self.s3_endpoint),
+                ("glue.endpoint", self.glue_endpoint),
+                ("s3.region", self.aws_region),
+                ("glue.region", self.aws_region),
+                ("s3.access-key-id", self.aws_access_key_id),
+                ("glue.access-key-id", self.aws_access_key_id),
+                ("s3.secret-access-key", self.aws_secret_access_key),
+                ("glue.secret-access-key", self.aws_secret_access_key),
+            ],
+        )
+        online: dict[str, object] = _overridden(
+            base.online_settings,
+            [
+                ("endpoint_url", self.dynamodb_endpoint_url),
+                ("region_name", self.dynamodb_region),
+                ("table_prefix", self.dynamodb_table_prefix),
+                ("table_mode", self.dynamodb_table_mode),
+            ],
+        )
         online_store = self.online_store or base.online_store
         if online_store == "dynamodb":
-            for key, value in (
-                ("aws_access_key_id", self.aws_access_key_id),
-                ("aws_secret_access_key", self.aws_secret_access_key),
-            ):
-                if value:
-                    online[key] = value
+            online = _overridden(
+                online,
+                [
+                    ("aws_access_key_id", self.aws_access_key_id),
+                    ("aws_secret_access_key", self.aws_secret_access_key),
+                ],
+            )
         return StoreConfig(
             home=resolve_home(self.home) if self.home else base.home,
             online_store=online_store,  # type: ignore[arg-type]
@@ -111,6 +120,58 @@ class FeatureStoreResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         return FeatureStore(config=self.store_config())
 
 
+def _overridden(
+    base: Mapping[str, _Value], overrides: Iterable[tuple[str, _Value | None]]
+) -> dict[str, _Value]:
+    """`base` with each override that is set laid over it: unset fields keep the environment's."""
+    merged = dict(base)
+    merged.update((key, value) for key, value in overrides if value)
+    return merged
+
+
+class SnowflakeRegistrationResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+    """The Snowflake account to register in; without an `account`, registration is a dry run.
+
+    Registration settings (database, schema, external volume, catalog integration...) come
+    from ``FEATURE_PLATFORM_SNOWFLAKE__*`` variables (`SnowflakeSettings.from_env`). The
+    connection is dagster-snowflake's `SnowflakeResource`, built when a run needs it: importing
+    the Snowflake client costs seconds, which every run process (and the UI) would otherwise
+    pay even where Snowflake is not configured. Pass secrets through `dg.EnvVar`.
+    """
+
+    account: str | None = None
+    user: str | None = None
+    password: str | None = None
+    role: str | None = None
+    warehouse: str | None = None
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.account)
+
+    def settings(self) -> SnowflakeSettings | None:
+        return SnowflakeSettings.from_env() if self.configured else None
+
+    def connection(self) -> SnowflakeResource:
+        """The account's connection, built like every other Snowflake connection.
+
+        Raises:
+            ConfigurationError: No `account` is configured (registration is a dry run then).
+        """
+        if not self.account:
+            raise ConfigurationError(
+                "the snowflake resource has no account: set it (dg.EnvVar('SNOWFLAKE_ACCOUNT')) "
+                "to register for real"
+            )
+        return SnowflakeConnectionSettings(
+            account=self.account,
+            user=self.user or "",
+            password=self.password,
+            role=self.role,
+            warehouse=self.warehouse,
+        ).resource()
+
+
 def current_environment() -> Environment:
     env = os.environ.get("FEATURE_PLATFORM_ENV", "local")
     if env not in ("local", "aws"):
@@ -124,8 +185,6 @@ def resources_for(env: Environment) -> dict[str, object]:
     In `aws`, secrets and endpoints come from environment variables through `dg.EnvVar`, so they
     never appear in code or in the UI.
     """
-    from feature_platform.orchestration.snowflake_assets import SnowflakeRegistrationResource
-
     if env == "local":
         return {
             "feature_store": FeatureStoreResource(),
@@ -146,12 +205,12 @@ def resources_for(env: Environment) -> dict[str, object]:
             dynamodb_region=dg.EnvVar("AWS_REGION"),
         ),
         "snowflake": SnowflakeRegistrationResource(
-            account=dg.EnvVar("SNOWFLAKE_ACCOUNT"),
-            user=dg.EnvVar("SNOWFLAKE_USER"),
-            password=dg.EnvVar("SNOWFLAKE_PASSWORD"),
-            role=dg.EnvVar("SNOWFLAKE_ROLE"),
-            warehouse=dg.EnvVar("SNOWFLAKE_WAREHOUSE"),
+            account=dg.EnvVar(env_name("account")),
+            user=dg.EnvVar(env_name("user")),
+            password=dg.EnvVar(env_name("password")),
+            role=dg.EnvVar(env_name("role")),
+            warehouse=dg.EnvVar(env_name("warehouse")),
         )
-        if os.environ.get("SNOWFLAKE_ACCOUNT")
+        if os.environ.get(env_name("account"))
         else SnowflakeRegistrationResource(),
     }

@@ -8,24 +8,21 @@ succeeds: the demo never needs a Snowflake account. The `snowflake_readable` che
 the registered metadata file the way Snowflake does.
 """
 
-from typing import TYPE_CHECKING
-
 import dagster as dg
 
 from feature_platform.orchestration.automation import after_upstream_updates
 from feature_platform.orchestration.feature_assets import feature_asset_key
-from feature_platform.orchestration.resources import FeatureStoreResource
+from feature_platform.orchestration.resources import (
+    FeatureStoreResource,
+    SnowflakeRegistrationResource,
+)
 from feature_platform.orchestration.run_config import NoOptions
 from feature_platform.snowflake.registration import (
     check_snowflake_readable,
     execute_statements,
     plan_registration,
 )
-from feature_platform.snowflake.settings import SnowflakeSettings
 from feature_platform.sources import FeatureGroupDefinition
-
-if TYPE_CHECKING:
-    from dagster_snowflake import SnowflakeResource
 
 SNOWFLAKE_PREFIX = "snowflake"
 READABLE_CHECK = "snowflake_readable"
@@ -33,41 +30,6 @@ READABLE_CHECK = "snowflake_readable"
 
 def snowflake_asset_key(name: str) -> dg.AssetKey:
     return dg.AssetKey([SNOWFLAKE_PREFIX, name])
-
-
-class SnowflakeRegistrationResource(dg.ConfigurableResource):  # type: ignore[type-arg]
-    """The Snowflake account to register in; without an `account`, registration is a dry run.
-
-    Registration settings (database, schema, external volume, catalog integration...) come
-    from ``FEATURE_PLATFORM_SNOWFLAKE__*`` variables (`SnowflakeSettings.from_env`). The
-    connection is dagster-snowflake's `SnowflakeResource`, built when a run needs it: importing
-    the Snowflake client costs seconds, which every run process (and the UI) would otherwise
-    pay even where Snowflake is not configured. Pass secrets through `dg.EnvVar`.
-    """
-
-    account: str | None = None
-    user: str | None = None
-    password: str | None = None
-    role: str | None = None
-    warehouse: str | None = None
-
-    @property
-    def configured(self) -> bool:
-        return bool(self.account)
-
-    def settings(self) -> SnowflakeSettings | None:
-        return SnowflakeSettings.from_env() if self.configured else None
-
-    def connection(self) -> "SnowflakeResource":
-        from dagster_snowflake import SnowflakeResource
-
-        return SnowflakeResource(
-            account=self.account,
-            user=self.user or "",
-            password=self.password,
-            role=self.role,
-            warehouse=self.warehouse,
-        )
 
 
 def build_snowflake_definitions(definition: FeatureGroupDefinition) -> dg.Definitions:

@@ -9,16 +9,15 @@ from feature_platform.snowflake.column_types import (
     snowflake_type,
     unsupported_columns,
 )
-from feature_platform.snowflake.ddl import (
+from feature_platform.snowflake.group_ddl import (
     grant_statements,
     latest_view_statement,
     register_statements,
-    relative_metadata_path,
-    setup_statements,
-    table_fqn,
-    view_fqn,
 )
+from feature_platform.snowflake.metadata_paths import relative_metadata_path
+from feature_platform.snowflake.naming import table_fqn, view_fqn
 from feature_platform.snowflake.settings import SnowflakeSettings
+from feature_platform.snowflake.setup_ddl import setup_statements
 
 __all__ = [
     "SnowflakeSettings",

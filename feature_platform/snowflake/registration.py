@@ -18,13 +18,12 @@ from pyiceberg.table import StaticTable, Table
 
 from feature_platform.config import StoreConfig
 from feature_platform.snowflake.column_types import unsupported_columns
-from feature_platform.snowflake.ddl import (
+from feature_platform.snowflake.group_ddl import (
     grant_statements,
     latest_view_statement,
     register_statements,
-    table_fqn,
-    view_fqn,
 )
+from feature_platform.snowflake.naming import table_fqn, view_fqn
 from feature_platform.snowflake.settings import SnowflakeSettings
 from feature_platform.store import FeatureStore
 

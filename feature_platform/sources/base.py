@@ -210,6 +210,54 @@ def validated_key(
     return parts
 
 
+class _CommonFields(Protocol):
+    """The fields every source dataclass has, as `normalise_common_fields` reads them."""
+
+    @property
+    def asset_key(self) -> tuple[str, ...] | None: ...
+
+    @property
+    def key(self) -> tuple[str, ...]: ...
+
+    @property
+    def partitioning(self) -> Partitioning | None: ...
+
+    @property
+    def start(self) -> dt.datetime: ...
+
+    @property
+    def allowed_lateness(self) -> dt.timedelta: ...
+
+    @property
+    def naive_timezone(self) -> str | None: ...
+
+
+def normalise_common_fields(
+    source: _CommonFields, what: str, *, check_lateness: bool = True
+) -> None:
+    """Check the asset key, start and naive time zone every source has, normalising them in place.
+
+    Sources are frozen dataclasses, so this sets the normalised key and start the way their
+    ``__post_init__`` would, through `object.__setattr__`.
+
+    Args:
+        source: The source being constructed.
+        what: How messages name it, e.g. ``IcebergSource('raw.clicks')``.
+        check_lateness: Check `allowed_lateness` too (between start and time zone); False for
+            a source whose own checks decide whether lateness applies (ParquetSource's layout).
+
+    Raises:
+        InvalidSpecError: A field is malformed (the message names it).
+    """
+    if source.asset_key is not None:
+        object.__setattr__(source, "asset_key", validated_key(source.asset_key, (), what))
+    validated_key(None, source.key, what)
+    object.__setattr__(source, "start", validated_start(source.start, source.partitioning, what))
+    if check_lateness:
+        validated_lateness(source.allowed_lateness, what)
+    validated_timezone(source.naive_timezone, what)
+
+
 def validated_start(start: object, partitioning: Partitioning | None, what: str) -> dt.datetime:
     """`start` as an aware UTC datetime, on a partition boundary when the source is partitioned.
 

@@ -38,12 +38,9 @@ from feature_platform.sources.base import (
     Completeness,
     SourceObservation,
     frozen_pairs,
+    normalise_common_fields,
     source_error,
     validated_columns,
-    validated_key,
-    validated_lateness,
-    validated_start,
-    validated_timezone,
 )
 from feature_platform.sources.rows import checked_rows, window_filter
 from feature_platform.specs import Partitioning
@@ -135,15 +132,7 @@ class IcebergSource:
             raise InvalidSpecError(f"{what}: watermark_property must be a property name or None")
         object.__setattr__(self, "catalog_properties", pairs)
         object.__setattr__(self, "columns", validated_columns(self.columns, self.time_column, what))
-        object.__setattr__(
-            self,
-            "asset_key",
-            None if self.asset_key is None else validated_key(self.asset_key, (), what),
-        )
-        validated_key(None, self.key, what)
-        object.__setattr__(self, "start", validated_start(self.start, self.partitioning, what))
-        validated_lateness(self.allowed_lateness, what)
-        validated_timezone(self.naive_timezone, what)
+        normalise_common_fields(self, what)
         if not self.description:
             where = f" in catalog {self.catalog}" if self.catalog else ""
             object.__setattr__(

@@ -42,14 +42,12 @@ from feature_platform.sources.base import (
     Completeness,
     SourceObservation,
     frozen_pairs,
+    normalise_common_fields,
     partition_key,
     partition_windows,
     source_error,
     validated_columns,
-    validated_key,
     validated_lateness,
-    validated_start,
-    validated_timezone,
 )
 from feature_platform.sources.rows import (
     UTC_TIME,
@@ -172,11 +170,7 @@ class ParquetSource:
         if self.storage_options and not self._on_s3:
             raise InvalidSpecError(f"{what}: storage_options apply to s3:// paths only")
         object.__setattr__(self, "columns", validated_columns(self.columns, self.time_column, what))
-        if self.asset_key is not None:
-            object.__setattr__(self, "asset_key", validated_key(self.asset_key, (), what))
-        validated_key(None, self.key, what)
-        object.__setattr__(self, "start", validated_start(self.start, self.partitioning, what))
-        validated_timezone(self.naive_timezone, what)
+        normalise_common_fields(self, what, check_lateness=False)
         if not self.description:
             if self.layout == "flat":
                 how = "flat layout"

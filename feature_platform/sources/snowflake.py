@@ -7,10 +7,10 @@ a watermark: ``MAX(<time column>)`` of the table (or the result of `watermark_qu
 the lateness the producer allows.
 
 The connection is dagster-snowflake's `SnowflakeResource`, built from the ``SNOWFLAKE_*``
-variables the CLI and the `aws` deployment already use, unless the source is given its own
-`connection` factory (e.g. ``resource.get_connection`` of a configured resource). The client
-is imported only when a source is used: it costs seconds, which code locations that never read
-Snowflake should not pay.
+variables every Snowflake connection of the platform uses (`snowflake_resource_from_env`),
+unless the source is given its own `connection` factory (e.g. ``resource.get_connection`` of a
+configured resource). The client is imported only when a source is used: it costs seconds,
+which code locations that never read Snowflake should not pay.
 
 Snowflake's ``TIMESTAMP_NTZ`` (its default ``TIMESTAMP``) holds wall-clock times with no zone,
 and by convention they are UTC; so this source reads naive times as UTC unless told otherwise
@@ -21,8 +21,7 @@ lower-case: Snowflake folds unquoted names to upper case, and feature code uses 
 from __future__ import annotations
 
 import datetime as dt
-import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
@@ -35,69 +34,27 @@ from feature_platform.errors import (
     InvalidIdentifierError,
     InvalidSpecError,
 )
-from feature_platform.snowflake.ddl import quote_identifier
+from feature_platform.snowflake.connection import snowflake_resource_from_env
+from feature_platform.snowflake.naming import quote_identifier
 from feature_platform.snowflake.settings import validate_snowflake_identifier
 from feature_platform.sources.base import (
     DEFAULT_START,
     DEFAULT_TIME_COLUMN,
     Completeness,
     SourceObservation,
+    normalise_common_fields,
     source_error,
     validated_columns,
-    validated_key,
-    validated_lateness,
-    validated_start,
-    validated_timezone,
 )
 from feature_platform.sources.rows import checked_rows
 from feature_platform.specs import Partitioning
 from feature_platform.time_windows import TimeWindow
 
 if TYPE_CHECKING:
-    from dagster_snowflake import SnowflakeResource
-
     from feature_platform.store import FeatureStore
 
 ConnectionFactory = Callable[[], AbstractContextManager[Any]]
 """Opens a DB-API connection to Snowflake, e.g. ``SnowflakeResource(...).get_connection``."""
-
-# The variables `feature-platform snowflake register` and the `aws` resources read.
-ENV_VARIABLES = (
-    "SNOWFLAKE_ACCOUNT",
-    "SNOWFLAKE_USER",
-    "SNOWFLAKE_PASSWORD",
-    "SNOWFLAKE_ROLE",
-    "SNOWFLAKE_WAREHOUSE",
-    "SNOWFLAKE_DATABASE",
-    "SNOWFLAKE_SCHEMA",
-)
-
-
-def snowflake_resource_from_env(environ: Mapping[str, str] | None = None) -> SnowflakeResource:
-    """A `SnowflakeResource` from ``SNOWFLAKE_ACCOUNT``, ``_USER``, ``_PASSWORD``, ``_ROLE``,
-    ``_WAREHOUSE`` (and optionally ``_DATABASE``, ``_SCHEMA``).
-
-    Raises:
-        ConfigurationError: ``SNOWFLAKE_ACCOUNT`` or ``SNOWFLAKE_USER`` is not set.
-    """
-    env = os.environ if environ is None else environ
-    missing = [name for name in ("SNOWFLAKE_ACCOUNT", "SNOWFLAKE_USER") if not env.get(name)]
-    if missing:
-        raise ConfigurationError(
-            f"Snowflake is not configured: set {', '.join(missing)} (and SNOWFLAKE_PASSWORD, "
-            "SNOWFLAKE_ROLE, SNOWFLAKE_WAREHOUSE as needed)"
-        )
-    from dagster_snowflake import SnowflakeResource
-
-    return SnowflakeResource(
-        account=env["SNOWFLAKE_ACCOUNT"],
-        user=env["SNOWFLAKE_USER"],
-        password=env.get("SNOWFLAKE_PASSWORD"),
-        role=env.get("SNOWFLAKE_ROLE"),
-        warehouse=env.get("SNOWFLAKE_WAREHOUSE"),
-        database=env.get("SNOWFLAKE_DATABASE"),
-        schema=env.get("SNOWFLAKE_SCHEMA"),
-    )
 
 
 @dataclass(frozen=True)
@@ -173,12 +130,7 @@ class SnowflakeSource:
                 f"{what}: connection must be a callable opening a connection, e.g. "
                 "resource.get_connection"
             )
-        if self.asset_key is not None:
-            object.__setattr__(self, "asset_key", validated_key(self.asset_key, (), what))
-        validated_key(None, self.key, what)
-        object.__setattr__(self, "start", validated_start(self.start, self.partitioning, what))
-        validated_lateness(self.allowed_lateness, what)
-        validated_timezone(self.naive_timezone, what)
+        normalise_common_fields(self, what)
         if not self.description:
             subject = f"table {self.table}" if self.table else "query"
             object.__setattr__(

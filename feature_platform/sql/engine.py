@@ -15,7 +15,8 @@ import polars as pl
 from pyiceberg.exceptions import NoSuchNamespaceError
 
 from feature_platform.identifiers import LATEST_SUFFIX as LATEST_SUFFIX
-from feature_platform.specs import CREATED_AT_COLUMN, EVENT_TIME_COLUMN, FeatureGroup
+from feature_platform.offline_store.latest import latest_per_entity
+from feature_platform.specs import EVENT_TIME_COLUMN, FeatureGroup
 from feature_platform.sql.guard import SqlError, check_query
 from feature_platform.store import FeatureStore
 from feature_platform.training.storage import training_set_namespace
@@ -27,15 +28,10 @@ def latest_live_rows(
     rows: pl.LazyFrame, group: FeatureGroup, now: dt.datetime | None = None
 ) -> pl.LazyFrame:
     """The latest row per entity still within the ttl: what the online store should serve."""
-    keys = list(group.join_keys)
     if group.ttl is not None:
         now = now or dt.datetime.now(dt.UTC)
         rows = rows.filter(pl.col(EVENT_TIME_COLUMN) >= now - group.ttl)
-    return (
-        rows.sort([*keys, EVENT_TIME_COLUMN, CREATED_AT_COLUMN])
-        .group_by(keys, maintain_order=True)
-        .last()
-    )
+    return latest_per_entity(rows, group.join_keys)
 
 
 def sql_context(

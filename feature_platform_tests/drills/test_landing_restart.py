@@ -25,12 +25,9 @@ from feature_platform import FeatureStore, StoreConfig
 from feature_platform.definitions import build_definitions
 from feature_platform.demo.feature_groups import ARTICLE_POPULARITY
 from feature_platform.demo.landing import write_demo_landing_files
-from feature_platform.orchestration.landing_sensors import (
-    FILES_PER_RUN,
-    RELAUNCH_AFTER_SECONDS,
-    landing_job_name,
-)
+from feature_platform.orchestration.landing_sensors import landing_job_name
 from feature_platform.streaming.landing import CLAIMED, PROCESSED, LandingZone
+from feature_platform.streaming.landing_launches import FILES_PER_RUN, RELAUNCH_AFTER_SECONDS
 from feature_platform_tests.drills import workers
 from feature_platform_tests.drills.pool import Pool
 from feature_platform_tests.helpers import read_independently
@@ -123,6 +120,44 @@ def _execute(defs: dg.Definitions, instance: dg.DagsterInstance, run: dg.Dagster
     return bool(result.success)
 
 
+def _launch_and_kill(
+    landing_home: Path,
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    pool: Pool,
+    kill_point: str,
+) -> tuple[dg.SensorResult, dg.RunRequest, str]:
+    """A tick's one run, launched; its process is killed at `kill_point` of its first file.
+
+    Returns the tick, its run request and the key of that first file.
+    """
+    tick = _tick(defs, instance, None)
+    [request] = tick.run_requests or []
+    assert _launch(defs, instance, request) is not None
+    first = _files_of(request)[0]
+    [child] = pool.take()
+    child.start(workers.push_then_die, str(landing_home), GROUP, first, kill_point)
+    assert child.exitcode() == -signal.SIGKILL
+    return tick, request, first
+
+
+def _relaunch_after_the_delay(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    tick: dg.SensorResult,
+    request: dg.RunRequest,
+) -> None:
+    """The files `tick` launched with `request`, relaunched once the delay passed, and run."""
+    state = json.loads(tick.cursor or "{}")
+    for launched in state["in_flight"].values():
+        launched[0] -= RELAUNCH_AFTER_SECONDS  # the clock moved on by the relaunch delay
+    [relaunch] = _tick(defs, instance, json.dumps(state)).run_requests or []
+    assert relaunch.run_key == f"{request.run_key}#relaunch1"
+    rerun = _launch(defs, instance, relaunch)
+    assert rerun is not None
+    assert _execute(defs, instance, rerun)
+
+
 def _files_of(request: dg.RunRequest) -> list[str]:
     config = request.run_config
     assert isinstance(config, dict)
@@ -176,28 +211,14 @@ def test_a_push_run_killed_after_its_commit_is_relaunched_and_lands_once(
     landing_home: Path, defs: dg.Definitions, instance: dg.DagsterInstance, pool: Pool
 ) -> None:
     files = Dropped(landing_home, hours=2)
-    tick = _tick(defs, instance, None)
-    [request] = tick.run_requests or []
-    run = _launch(defs, instance, request)
-    assert run is not None
     # The run's process pushes the first file and is killed before filing it away.
-    first = _files_of(request)[0]
-    [child] = pool.take()
-    child.start(workers.push_then_die, str(landing_home), GROUP, first, "after_commit")
-    assert child.exitcode() == -signal.SIGKILL
+    tick, request, first = _launch_and_kill(landing_home, defs, instance, pool, "after_commit")
     assert first in {f.key for f in _zone(landing_home).pending(GROUP)}  # not filed away ...
     assert len(FeatureStore(landing_home).table(GROUP).snapshots()) == 1  # ... but committed
 
     # Ticks before the relaunch delay launch nothing; after it, the files are relaunched.
     assert _tick(defs, instance, tick.cursor).run_requests == []
-    state = json.loads(tick.cursor or "{}")
-    for launched in state["in_flight"].values():
-        launched[0] -= RELAUNCH_AFTER_SECONDS  # the clock moved on by the relaunch delay
-    [relaunch] = _tick(defs, instance, json.dumps(state)).run_requests or []
-    assert relaunch.run_key == f"{request.run_key}#relaunch1"
-    rerun = _launch(defs, instance, relaunch)
-    assert rerun is not None
-    assert _execute(defs, instance, rerun)
+    _relaunch_after_the_delay(defs, instance, tick, request)
 
     _assert_each_file_once(landing_home, files)
 
@@ -245,15 +266,8 @@ def test_a_push_run_killed_between_claim_and_archive_leaves_the_file_pending(
     away: the file waits, claimed, under the key it was launched with, and lands once when
     relaunched. A producer replacing the file meanwhile makes a new file, pushed as well."""
     files = Dropped(landing_home, hours=2)
-    tick = _tick(defs, instance, None)
-    [request] = tick.run_requests or []
-    run = _launch(defs, instance, request)
-    assert run is not None
-    first = _files_of(request)[0]
+    tick, request, first = _launch_and_kill(landing_home, defs, instance, pool, "after_claim")
     name = first.split("/", 1)[1].rsplit("@", 1)[0]
-    [child] = pool.take()
-    child.start(workers.push_then_die, str(landing_home), GROUP, first, "after_claim")
-    assert child.exitcode() == -signal.SIGKILL
 
     folder = landing_home / "landing" / GROUP
     assert not (folder / name).exists()  # claimed: out of the producer's way ...
@@ -275,14 +289,7 @@ def test_a_push_run_killed_between_claim_and_archive_leaves_the_file_pending(
     assert _execute(defs, instance, new_run)
 
     # After the relaunch delay, the killed run's files are relaunched and land once.
-    state = json.loads(tick.cursor or "{}")
-    for launched in state["in_flight"].values():
-        launched[0] -= RELAUNCH_AFTER_SECONDS
-    [relaunch] = _tick(defs, instance, json.dumps(state)).run_requests or []
-    assert relaunch.run_key == f"{request.run_key}#relaunch1"
-    rerun = _launch(defs, instance, relaunch)
-    assert rerun is not None
-    assert _execute(defs, instance, rerun)
+    _relaunch_after_the_delay(defs, instance, tick, request)
 
     _assert_each_file_once(landing_home, files + replacement)
     assert list((folder.parent / CLAIMED / GROUP).iterdir()) == []

@@ -18,7 +18,7 @@ import polars as pl
 import pytest
 
 from feature_platform import Entity, Feature, FeatureGroup, FeatureStore, StoreConfig
-from feature_platform.online_sync import sync_online
+from feature_platform.sync import sync_online
 from feature_platform_tests.drills import workers
 from feature_platform_tests.drills.pool import Pool
 from feature_platform_tests.helpers import read_independently

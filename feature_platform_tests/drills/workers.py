@@ -167,7 +167,7 @@ def sync_then_die(
     items are written in two parts here so that the kill leaves the online store half synced,
     as a DynamoDB sync (one conditional put per item) killed half way does.
     """
-    from feature_platform.online_sync import sync_online
+    from feature_platform.sync import sync_online
 
     store = FeatureStore(config=config)
     online = store.online
@@ -191,8 +191,8 @@ def push_then_die(home: str, group: str, key: str, kill_point: str) -> None:
     ``after_claim``: the file was claimed (renamed into ``_claimed/``) and read, nothing was
     committed. ``after_commit``: its rows were committed, it was never filed away.
     """
-    from feature_platform.orchestration.landing_sensors import push_landing_file
     from feature_platform.streaming.landing import LandingZone
+    from feature_platform.streaming.landing_push import push_landing_file
 
     store = FeatureStore(home)
     zone = LandingZone.from_config(store.config)
@@ -223,8 +223,8 @@ def push_run_at(
     while). Returns, per file, what happened: "pushed", "gone" (another run had taken it, or it
     was no longer pending when the run got to it), "quarantined" or the error.
     """
-    from feature_platform.orchestration.landing_sensors import push_landing_file
     from feature_platform.streaming.landing import LandingZone
+    from feature_platform.streaming.landing_push import push_landing_file
 
     store = FeatureStore(home)
     zone = LandingZone.from_config(store.config)

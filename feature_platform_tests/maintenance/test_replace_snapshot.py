@@ -9,9 +9,9 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from feature_platform import FeatureStore
-from feature_platform.maintenance.compaction import OPERATION_PROPERTY
 from feature_platform.maintenance.policy import MaintenancePolicy
 from feature_platform.maintenance.runner import compact_group
+from feature_platform.offline_store.writes import OPERATION_PROPERTY
 from feature_platform_tests.helpers import (
     DAY_START,
     NEXT_DAY,

@@ -9,8 +9,8 @@ import pytest
 
 from feature_platform import FeatureStore, StoreConfig
 from feature_platform.errors import FeatureNotOnlineError, NaiveTimestampError
-from feature_platform.online_sync import sync_online
 from feature_platform.specs import MAX_TTL
+from feature_platform.sync import sync_online
 from feature_platform_tests.helpers import read_independently
 from feature_platform_tests.online_store.scores import (
     NOW,

@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 
 from feature_platform import Entity, Feature, FeatureGroup, FeatureStore
-from feature_platform.online_sync import SyncReport, sync_online
+from feature_platform.sync import SyncReport, sync_online
 from feature_platform_tests.online_store.scores import (
     NOW,
     USERS,

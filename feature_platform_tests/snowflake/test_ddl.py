@@ -24,19 +24,21 @@ from feature_platform.errors import (
     UnsafeSnowflakeLiteralError,
 )
 from feature_platform.offline_store.schema import iceberg_schema
-from feature_platform.snowflake.ddl import (
+from feature_platform.snowflake.group_ddl import (
     grant_statements,
     latest_view_statement,
+    register_statements,
+)
+from feature_platform.snowflake.metadata_paths import relative_metadata_path
+from feature_platform.snowflake.naming import (
     quote_column,
     quote_identifier,
-    register_statements,
-    relative_metadata_path,
-    setup_statements,
     sql_literal,
     table_fqn,
     view_fqn,
 )
 from feature_platform.snowflake.settings import SnowflakeSettings
+from feature_platform.snowflake.setup_ddl import setup_statements
 from feature_platform_tests.snowflake.builders import (
     GLUE_ROLE_ARN,
     engagement_group,

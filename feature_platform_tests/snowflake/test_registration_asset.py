@@ -18,11 +18,11 @@ import snowflake.connector
 
 from feature_platform import FeatureStore, StoreConfig
 from feature_platform.definitions import build_definitions
-from feature_platform.orchestration.resources import FeatureStoreResource
-from feature_platform.orchestration.snowflake_assets import (
+from feature_platform.orchestration.resources import (
+    FeatureStoreResource,
     SnowflakeRegistrationResource,
-    snowflake_asset_key,
 )
+from feature_platform.orchestration.snowflake_assets import snowflake_asset_key
 from feature_platform.registry import load_feature_groups
 from feature_platform.snowflake.registration import check_snowflake_readable
 from feature_platform_tests.conftest import MOTO_CREDENTIALS

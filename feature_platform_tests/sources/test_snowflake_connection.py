@@ -17,8 +17,8 @@ import pytest
 
 from feature_platform import FeatureStore
 from feature_platform.errors import SourceError
+from feature_platform.snowflake.connection import snowflake_resource_from_env
 from feature_platform.sources import SnowflakeSource
-from feature_platform.sources.snowflake import snowflake_resource_from_env
 from feature_platform_tests.sources.conftest import day
 
 TABLE = "RAW.EVENTS.CLICKS"

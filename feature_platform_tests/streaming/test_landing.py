@@ -13,13 +13,12 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from feature_platform import FeatureStore, StoreConfig
-from feature_platform.definitions import build_definitions
 from feature_platform.demo.feature_groups import ARTICLE_POPULARITY
 from feature_platform.demo.landing import write_demo_landing_files
-from feature_platform.orchestration.landing_sensors import evaluate_landing, landing_job_name
-from feature_platform.orchestration.resources import FeatureStoreResource
+from feature_platform.orchestration.landing_sensors import evaluate_landing
 from feature_platform.streaming.landing import LandingZone, parse_landing_file
 from feature_platform_tests.helpers import read_independently
+from feature_platform_tests.streaming.push_runs import run_push
 
 NOW = dt.datetime(2026, 11, 10, 15, 20, tzinfo=dt.UTC)
 GROUP = ARTICLE_POPULARITY.name
@@ -37,15 +36,6 @@ def _zone(home: Path) -> LandingZone:
     return LandingZone.from_config(StoreConfig.embedded(home))
 
 
-def _run(home: Path, request: dg.RunRequest) -> dg.ExecuteInProcessResult:
-    job = build_definitions().get_job_def(landing_job_name(GROUP))
-    return job.execute_in_process(
-        run_config=request.run_config,
-        resources={"feature_store": FeatureStoreResource(home=str(home))},
-        raise_on_error=False,
-    )
-
-
 def test_each_file_is_launched_once_pushed_once_and_filed_away(landing_home: Path) -> None:
     files = write_demo_landing_files(StoreConfig.embedded(landing_home), now=NOW, hours=3)
     assert len(files) == 3
@@ -59,7 +49,7 @@ def test_each_file_is_launched_once_pushed_once_and_filed_away(landing_home: Pat
     again = evaluate_landing(zone, GROUP, first.cursor, now=1030.0)
     assert again.run_requests == []
 
-    result = _run(landing_home, first.run_requests[0])
+    result = run_push(landing_home, first.run_requests[0])
     assert result.success
     store = FeatureStore(landing_home)
     pushed = read_independently(store.table(GROUP))
@@ -77,7 +67,7 @@ def test_each_file_is_launched_once_pushed_once_and_filed_away(landing_home: Pat
 
     # Rerunning the same run (a retry after a crash) commits nothing twice.
     snapshots = len(store.table(GROUP).snapshots())
-    assert _run(landing_home, first.run_requests[0]).success
+    assert run_push(landing_home, first.run_requests[0]).success
     assert len(store.table(GROUP).snapshots()) == snapshots
     after = evaluate_landing(zone, GROUP, again.cursor, now=1060.0)
     assert after.run_requests == []
@@ -100,7 +90,7 @@ def test_an_interrupted_ingest_is_not_committed_twice(landing_home: Path) -> Non
     relaunch = evaluate_landing(zone, GROUP, tick.cursor, now=4000.0)  # stale: launched again
     assert len(relaunch.run_requests) == 1
     assert relaunch.run_requests[0].run_key.endswith("#relaunch1")
-    assert _run(landing_home, relaunch.run_requests[0]).success
+    assert run_push(landing_home, relaunch.run_requests[0]).success
     assert len(store.table(GROUP).snapshots()) == snapshots
     assert read_independently(store.table(GROUP)).height == rows.height
     assert zone.pending(GROUP) == []
@@ -128,7 +118,7 @@ def test_bad_files_are_quarantined_with_their_reason(
     bad.write_bytes(content(good_rows))
     zone = _zone(landing_home)
     tick = evaluate_landing(zone, GROUP, None, now=0.0)
-    result = _run(landing_home, tick.run_requests[0])
+    result = run_push(landing_home, tick.run_requests[0])
 
     assert not result.success  # visible as a failed run in the UI
     quarantine = landing_home / "landing" / "_quarantine" / GROUP
@@ -155,7 +145,7 @@ def _as_json_producer_writes_it(rows: pl.DataFrame, shape: str) -> bytes:
 
 def _push_all(home: Path) -> dg.ExecuteInProcessResult:
     [request] = evaluate_landing(_zone(home), GROUP, None, now=0.0).run_requests
-    return _run(home, request)
+    return run_push(home, request)
 
 
 @pytest.mark.parametrize("shape", ["records", "ndjson"])

@@ -14,7 +14,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import dagster as dg
 import polars as pl
 import pytest
 from pyiceberg.catalog.sql import SqlCatalog
@@ -22,18 +21,14 @@ from pyiceberg.exceptions import CommitFailedException
 from sqlalchemy.exc import OperationalError
 
 from feature_platform import FeatureStore, StoreConfig
-from feature_platform.definitions import build_definitions
 from feature_platform.demo.feature_groups import ARTICLE_POPULARITY
 from feature_platform.demo.landing import write_demo_landing_files
 from feature_platform.offline_store.writes import WRITE_ID_PROPERTY
-from feature_platform.orchestration.landing_sensors import (
-    RELAUNCH_AFTER_SECONDS,
-    evaluate_landing,
-    landing_job_name,
-)
-from feature_platform.orchestration.resources import FeatureStoreResource
+from feature_platform.orchestration.landing_sensors import evaluate_landing
 from feature_platform.streaming.landing import LandingZone
+from feature_platform.streaming.landing_launches import RELAUNCH_AFTER_SECONDS
 from feature_platform_tests.helpers import read_independently
+from feature_platform_tests.streaming.push_runs import run_push
 
 NOW = dt.datetime(2026, 11, 10, 15, 20, tzinfo=dt.UTC)
 GROUP = ARTICLE_POPULARITY.name
@@ -55,15 +50,6 @@ def landing_home(home: Path) -> Path:
     with FeatureStore(config=StoreConfig.embedded(home, commit_retries=0)) as store:
         store.apply(ARTICLE_POPULARITY)
     return home
-
-
-def _run(home: Path, request: dg.RunRequest) -> dg.ExecuteInProcessResult:
-    job = build_definitions().get_job_def(landing_job_name(GROUP))
-    return job.execute_in_process(
-        run_config=request.run_config,
-        resources={"feature_store": FeatureStoreResource(home=str(home))},
-        raise_on_error=False,
-    )
 
 
 @pytest.mark.parametrize("error", ["commit-failed", "operational-error"])
@@ -90,7 +76,7 @@ def test_a_catalog_outage_leaves_good_files_pending_and_a_later_run_lands_them_o
         raise outage(error)
 
     monkeypatch.setattr(SqlCatalog, "commit_table", unavailable)
-    result = _run(landing_home, request)
+    result = run_push(landing_home, request)
     monkeypatch.undo()  # the catalog is back
 
     assert attempts  # the outage happened
@@ -117,9 +103,9 @@ def test_a_catalog_outage_leaves_good_files_pending_and_a_later_run_lands_them_o
     assert evaluate_landing(zone, GROUP, tick.cursor, now=10.0).run_requests == []
     later = evaluate_landing(zone, GROUP, tick.cursor, now=RELAUNCH_AFTER_SECONDS)
     [relaunch] = later.run_requests
-    assert _run(landing_home, relaunch).success
+    assert run_push(landing_home, relaunch).success
     # A rerun of the failed run (Dagster's run retry, late) finds nothing left to do.
-    assert _run(landing_home, request).success
+    assert run_push(landing_home, request).success
 
     table = FeatureStore(landing_home).table(GROUP)
     key = ["article_id", "event_time"]

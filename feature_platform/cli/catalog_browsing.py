@@ -1,4 +1,4 @@
-"""`list`, `describe`, `search`, `sql`: the read-only commands people run many times a day.
+"""`list`, `describe`, `search`, `sql`: browsing the catalog, what people do many times a day.
 
 None of them imports Dagster. `list` and `search` read the specs straight from an embedded
 catalog (`catalog_peek`); `describe` goes through pyiceberg, with fsspec's file IO for a local
@@ -23,6 +23,30 @@ if TYPE_CHECKING:
 
 # pyiceberg's FileIO for local files that does not import pyarrow.dataset (nor pandas).
 _LIGHT_FILE_IO = "pyiceberg.io.fsspec.FsspecFileIO"
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    commands.add_parser("list", help="list feature groups").set_defaults(handler=list_groups)
+
+    describe_parser = commands.add_parser("describe", help="show a feature group's spec and state")
+    describe_parser.add_argument("group")
+    describe_parser.set_defaults(handler=describe)
+
+    finder = commands.add_parser(
+        "search", help="find feature groups by name, description, tag, owner or feature"
+    )
+    finder.add_argument("text", nargs="+")
+    finder.set_defaults(handler=search)
+
+    query = commands.add_parser(
+        "sql",
+        help="query feature groups, their <group>_latest views and training sets with SQL",
+    )
+    query.add_argument("query")
+    query.add_argument("--format", choices=["table", "csv"], default="table")
+    query.add_argument("--out", default=None, help="write .parquet, .csv or .json instead")
+    query.add_argument("--max-rows", type=int, default=50, help="rows shown as a table")
+    query.set_defaults(handler=sql)
 
 
 def read_only_store(config: StoreConfig | None = None) -> FeatureStore:
@@ -68,7 +92,7 @@ def describe(args: argparse.Namespace) -> int:
     settings = SnowflakeSettings.from_env()
     registered = None
     if settings is not None:
-        from feature_platform.snowflake.ddl import table_fqn
+        from feature_platform.snowflake.naming import table_fqn
 
         registered = table_fqn(store.get_feature_group(args.group), settings)
     facts = describe_group(store, args.group, snowflake_name=registered)

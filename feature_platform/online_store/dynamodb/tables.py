@@ -20,8 +20,8 @@ from feature_platform.errors import (
     OnlineStoreError,
     OnlineTableMissingError,
 )
-from feature_platform.online_store.dynamodb_errors import error_code, translate
-from feature_platform.online_store.dynamodb_settings import DynamoDBSettings
+from feature_platform.online_store.dynamodb.errors import error_code, translate
+from feature_platform.online_store.dynamodb.settings import DynamoDBSettings
 from feature_platform.online_store.limits import PK_ATTRIBUTE
 from feature_platform.specs import FeatureGroup
 
@@ -63,8 +63,7 @@ def ensure_table(client: DynamoDBClient, settings: DynamoDBSettings, group: Feat
 def delete_table(client: DynamoDBClient, settings: DynamoDBSettings, group: FeatureGroup) -> None:
     """Delete the group's table and wait until it is gone; a missing table is fine."""
     table = settings.table_name(group)
-    deadline = time.monotonic() + settings.table_wait_seconds
-    pause = _FIRST_POLL_SECONDS
+    poll = _Poll(settings.table_wait_seconds)
     try:
         while True:
             description = _describe(client, table)
@@ -79,13 +78,12 @@ def delete_table(client: DynamoDBClient, settings: DynamoDBSettings, group: Feat
                         "ResourceInUseException",
                     ):
                         raise
-            if time.monotonic() > deadline:
+            if poll.expired():
                 raise OnlineStoreError(
                     f"DynamoDB table {table!r} was still {description['TableStatus']} after "
                     f"{settings.table_wait_seconds:g} s; delete it again later"
                 )
-            time.sleep(pause)
-            pause = min(pause * 2, _LONGEST_POLL_SECONDS)
+            poll.wait()
     except (ClientError, BotoCoreError) as exc:
         raise translate(exc, f"deleting the online table of {group.name!r}", table) from exc
 
@@ -94,8 +92,7 @@ def _wait_usable(
     client: DynamoDBClient, settings: DynamoDBSettings, table: str, group: FeatureGroup
 ) -> TableDescriptionTypeDef:
     """The table's description once it is ACTIVE (or UPDATING), creating it if allowed."""
-    deadline = time.monotonic() + settings.table_wait_seconds
-    pause = _FIRST_POLL_SECONDS
+    poll = _Poll(settings.table_wait_seconds)
     while True:
         description = _describe(client, table)
         if description is None:
@@ -112,13 +109,28 @@ def _wait_usable(
             return description
         if status not in _TRANSIENT:
             raise OnlineStoreError(f"DynamoDB table {table!r} is {status}, so it cannot be used")
-        if time.monotonic() > deadline:
+        if poll.expired():
             raise OnlineStoreError(
                 f"DynamoDB table {table!r} was still {status} after "
                 f"{settings.table_wait_seconds:g} s; raise table_wait_seconds or retry"
             )
-        time.sleep(pause)
-        pause = min(pause * 2, _LONGEST_POLL_SECONDS)
+        poll.wait()
+
+
+class _Poll:
+    """Pauses between looks at a table in transition: short at first, since a new table is
+    usually ACTIVE within a second, doubling up to a second, until `seconds` have passed."""
+
+    def __init__(self, seconds: float) -> None:
+        self._deadline = time.monotonic() + seconds
+        self._pause = _FIRST_POLL_SECONDS
+
+    def expired(self) -> bool:
+        return time.monotonic() > self._deadline
+
+    def wait(self) -> None:
+        time.sleep(self._pause)
+        self._pause = min(self._pause * 2, _LONGEST_POLL_SECONDS)
 
 
 def _describe(client: DynamoDBClient, table: str) -> TableDescriptionTypeDef | None:

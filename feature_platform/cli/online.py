@@ -12,6 +12,23 @@ import json
 from feature_platform.errors import InvalidRequestError
 
 
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    online = commands.add_parser(
+        "online", help="read the latest feature values of entities from the online store"
+    )
+    online.add_argument(
+        "--features", required=True, help="comma-separated '<group>:<feature>' references"
+    )
+    online.add_argument(
+        "--entity",
+        action="append",
+        required=True,
+        metavar="KEY=VALUE[,KEY=VALUE]",
+        help="one entity's join keys (repeat for more entities), e.g. user_id=u001",
+    )
+    online.set_defaults(handler=online_features)
+
+
 def online_features(args: argparse.Namespace) -> int:
     import polars as pl
 

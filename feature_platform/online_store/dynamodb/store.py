@@ -32,16 +32,16 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 from botocore.exceptions import BotoCoreError, ClientError
 
 from feature_platform.errors import OnlineStoreThrottledError
-from feature_platform.online_store import dynamodb_tables
 from feature_platform.online_store.base import Fetch, OnlineStore
-from feature_platform.online_store.dynamodb_errors import error_code, translate
-from feature_platform.online_store.dynamodb_items import (
+from feature_platform.online_store.dynamodb.errors import error_code, translate
+from feature_platform.online_store.dynamodb.items import (
     Item,
     decode_item,
     decoders,
     encode_items,
 )
-from feature_platform.online_store.dynamodb_settings import DynamoDBSettings
+from feature_platform.online_store.dynamodb.settings import DynamoDBSettings
+from feature_platform.online_store.dynamodb.tables import delete_table, ensure_table
 from feature_platform.online_store.limits import PK_ATTRIBUTE
 from feature_platform.online_store.reads import FoundItems, ReadPlan
 from feature_platform.online_store.versions import Version, Versions
@@ -105,10 +105,10 @@ class DynamoDBOnlineStore(OnlineStore):
 
     def _ensure_table(self, group: FeatureGroup) -> None:
         self.settings.check_group(group)
-        dynamodb_tables.ensure_table(self.client, self.settings, group)
+        ensure_table(self.client, self.settings, group)
 
     def _delete_table(self, group: FeatureGroup) -> None:
-        dynamodb_tables.delete_table(self.client, self.settings, group)
+        delete_table(self.client, self.settings, group)
 
     # -- writes -----------------------------------------------------------------------------
 
