@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 
 from feature_platform.cli import (
+    backfill,
     catalog_browsing,
     demo,
     maintenance,
@@ -22,6 +23,7 @@ DESCRIPTION = "`feature-platform`: run the demo, and inspect feature groups from
 COMMAND_GROUPS = (
     scaffolding,
     demo,
+    backfill,
     catalog_browsing,
     snowflake,
     maintenance,

@@ -15,6 +15,7 @@ import dagster as dg
 from feature_platform.definitions import build_definitions
 from feature_platform.demo.feature_groups import ARTICLE_POPULARITY, CLICK_EVENTS, USER_ENGAGEMENT
 from feature_platform.demo.training_sets import CLICK_THROUGH
+from feature_platform.orchestration.backfill_runs import asset_checks_of
 from feature_platform.orchestration.feature_assets import feature_asset_key
 from feature_platform.orchestration.online_assets import online_asset_key
 from feature_platform.orchestration.partitions import RANGE_END_TAG, RANGE_START_TAG
@@ -67,15 +68,9 @@ def materialize_demo(home: Path, days: int, today: dt.date | None = None) -> lis
     runs = []
     for path, first, last in plan:
         key = dg.AssetKey(list(path))
-        # With their data checks, as a run from the UI: the automation sensor starts the
-        # assets downstream only once the blocking checks of their upstream have passed.
-        checks = [
-            check
-            for check in definitions.asset_checks or []
-            if any(check_key.asset_key == key for check_key in check.check_keys)
-        ]
+        # With their data checks, as a run from the UI.
         result = dg.materialize(
-            [definitions.get_assets_def(key), *checks],
+            [definitions.get_assets_def(key), *asset_checks_of(definitions, key)],
             instance=instance,
             resources=resources,
             tags={RANGE_START_TAG: first, RANGE_END_TAG: last},
