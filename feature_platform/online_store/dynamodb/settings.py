@@ -8,12 +8,14 @@ production should use.
 
 from __future__ import annotations
 
+import importlib.metadata
 import re
 import string
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, Literal
 
 import boto3
+import botocore
 from botocore.config import Config
 from botocore.exceptions import NoRegionError
 
@@ -167,6 +169,11 @@ class DynamoDBSettings:
             region_name=self.region_name,
         )
         config = Config(
+            # Requests are built by this package from validated frames, and DynamoDB validates
+            # them again; botocore's client-side validation and its per-request rebuild of the
+            # User-Agent string cost ~30% of a PutItem's client CPU.
+            parameter_validation=False,
+            user_agent=f"feature-platform/{_version()} botocore/{botocore.__version__}",
             max_pool_connections=max(10, self.max_workers),
             retries={"mode": "standard", "max_attempts": self.max_retry_attempts},
             connect_timeout=self.connect_timeout_seconds,
@@ -179,3 +186,10 @@ class DynamoDBSettings:
             raise ConfigurationError(
                 "the DynamoDB online store needs a region: set region_name (or AWS_REGION)"
             ) from exc
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("feature_platform")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree, not installed
+        return "dev"
