@@ -20,6 +20,7 @@ from feature_platform.orchestration.resources import resources_for
 from feature_platform_tests.deploy.instance_config import (
     DOCKERFILE,
     ECS_DAGSTER_YAML,
+    GRPC_SERVER,
     K8S_VALUES,
     README,
     REPOSITORY,
@@ -47,7 +48,6 @@ ECS_SETTINGS = {
     "FEATURE_PLATFORM_LANDING": "s3://acme-features/landing",
     "AWS_REGION": "eu-west-1",
 }
-GRPC_SERVER = "dagster api grpc -m feature_platform.definitions -h 0.0.0.0 -p 4000"
 # What the code location needs in the `aws` environment (its dg.EnvVar settings).
 CODE_LOCATION_SETTINGS = (
     "FEATURE_PLATFORM_ENV",
@@ -230,6 +230,10 @@ def test_the_helm_values_use_the_charts_keys_and_this_image() -> None:
     assert "postgresqlPassword" not in values["postgresql"]  # from the secret, not this file
     assert {"postgresqlHost", "postgresqlUsername", "postgresqlDatabase"} <= set(
         values["postgresql"]
+    )
+    # The driver the image has (psycopg2), as on ECS.
+    assert _at(values, "postgresql.postgresqlScheme") == _at(
+        _ecs_yaml(), "storage.postgres.postgres_db.scheme"
     )
     assert _at(values, "computeLogManager.type") == "S3ComputeLogManager"
     assert _at(values, "computeLogManager.config.s3ComputeLogManager.bucket")
