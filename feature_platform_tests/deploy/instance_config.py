@@ -25,6 +25,8 @@ ECS_DAGSTER_YAML = DEPLOY / "ecs" / "dagster.yaml"
 K8S_VALUES = DEPLOY / "k8s" / "values.yaml"
 DOCKERFILE = DEPLOY / "Dockerfile"
 README = REPOSITORY / "README.md"
+# The image's command: the code location's gRPC server.
+GRPC_SERVER = "dagster api grpc -m feature_platform.definitions -h 0.0.0.0 -p 4000"
 
 
 def configured_classes(ref: InstanceRef) -> dict[str, ConfigurableClassData]:
