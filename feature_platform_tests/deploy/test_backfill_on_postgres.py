@@ -175,7 +175,6 @@ def test_a_twelve_day_backfill_runs_as_four_runs_two_at_a_time_on_postgresql(
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("FEATURE_PLATFORM_ENV", raising=False)
     store_config = StoreConfig.embedded(home, catalog_uri=catalog_uri)
-    _ingest_events(store_config)
 
     log = tmp_path / "dagster.log"
     code_port, ui_port = free_port(), free_port()
@@ -185,6 +184,7 @@ def test_a_twelve_day_backfill_runs_as_four_runs_two_at_a_time_on_postgresql(
         # The image's command (deploy/Dockerfile), on loopback; runs start as its subprocesses.
         server = _start([*GRPC_SERVER.split()[:-4], "-h", "127.0.0.1", "-p", str(code_port)], log)
         processes.append(server)
+        _ingest_events(store_config)  # while the code server starts
         wait_until_listening(server, code_port, log, "the code server", timeout=180)
         processes.append(
             _start(["dagster-webserver", *grpc, "-h", "127.0.0.1", "-p", str(ui_port)], log)
