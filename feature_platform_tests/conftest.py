@@ -1,4 +1,5 @@
-"""Fixtures: a store per test on a temp home, and a moto server (S3 + Glue) on loopback."""
+"""Fixtures: a store per test on a temp home, a moto server (S3 + Glue) and a PostgreSQL server
+on loopback."""
 
 from __future__ import annotations
 
@@ -12,6 +13,12 @@ import pytest
 
 from feature_platform import FeatureStore
 from feature_platform_tests.helpers import unbuffered_store
+from feature_platform_tests.postgres import (
+    PostgresMissingError,
+    PostgresServer,
+    running_postgres,
+)
+from feature_platform_tests.postgres import binaries as postgres_binaries
 from feature_platform_tests.servers import free_port, wait_until_listening
 
 
@@ -58,3 +65,14 @@ def s3_bucket(moto_endpoint: str, request: pytest.FixtureRequest) -> str:
     )
     client.create_bucket(Bucket=name)
     return name
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """Debian's PostgreSQL on 127.0.0.1 for the whole session; tests create their databases."""
+    try:
+        postgres_binaries()
+    except PostgresMissingError as exc:
+        pytest.fail(str(exc))
+    with running_postgres() as server:
+        yield server
