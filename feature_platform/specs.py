@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from feature_platform.dtypes import KEY_TYPES, canonical_dtype
-from feature_platform.errors import InvalidSpecError
+from feature_platform.errors import InvalidSpecError, UnknownFeatureError
 from feature_platform.identifiers import (
     RESERVED_COLUMNS,
     refuse_latest_suffix,
@@ -312,6 +312,20 @@ class FeatureGroup:
             if feature.name == name:
                 return feature
         raise KeyError(name)
+
+    def check_features(self, names: Sequence[str]) -> None:
+        """Refuse names that are not features of the group, listing those it has: a read that
+        names a feature wrongly is then fixed from the message alone.
+
+        Raises:
+            UnknownFeatureError: A name is not a feature of the group.
+        """
+        unknown = [name for name in names if name not in self.feature_names]
+        if unknown:
+            raise UnknownFeatureError(
+                f"feature group {self.name!r} has no features {unknown}; "
+                f"it has {list(self.feature_names)}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return {
