@@ -231,18 +231,22 @@ class _CommonFields(Protocol):
     @property
     def naive_timezone(self) -> str | None: ...
 
+    @property
+    def description(self) -> str: ...
+
 
 def normalise_common_fields(
-    source: _CommonFields, what: str, *, check_lateness: bool = True
+    source: _CommonFields, what: str, *, default_description: str, check_lateness: bool = True
 ) -> None:
     """Check the asset key, start and naive time zone every source has, normalising them in place.
 
-    Sources are frozen dataclasses, so this sets the normalised key and start the way their
-    ``__post_init__`` would, through `object.__setattr__`.
+    Sources are frozen dataclasses, so this sets the normalised key and start (and the default
+    description) the way their ``__post_init__`` would, through `object.__setattr__`.
 
     Args:
         source: The source being constructed.
         what: How messages name it, e.g. ``IcebergSource('raw.clicks')``.
+        default_description: The description when none was given: a sentence naming the data.
         check_lateness: Check `allowed_lateness` too (between start and time zone); False for
             a source whose own checks decide whether lateness applies (ParquetSource's layout).
 
@@ -256,6 +260,8 @@ def normalise_common_fields(
     if check_lateness:
         validated_lateness(source.allowed_lateness, what)
     validated_timezone(source.naive_timezone, what)
+    if not source.description:
+        object.__setattr__(source, "description", default_description)
 
 
 def validated_start(start: object, partitioning: Partitioning | None, what: str) -> dt.datetime:
