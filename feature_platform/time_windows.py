@@ -51,6 +51,9 @@ def as_utc(
 ) -> dt.datetime:
     """Convert an aware datetime, a date (midnight UTC) or an ISO string to aware UTC.
 
+    The one conversion behind window bounds and starts, so that they agree on what an instant
+    is (a naive value is never assumed to be UTC; see the module docstring).
+
     Raises:
         Exception: `error` with `wording`'s message: the value is naive, unparsable or of
             another type.
