@@ -7,6 +7,7 @@ error names the column and the fix, because the person reading it is usually mid
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
@@ -101,19 +102,31 @@ def source_columns(group: FeatureGroup) -> list[str]:
     return [*columns, *group.feature_names]
 
 
+def column_mismatches(
+    expected: Sequence[str], columns: Sequence[str], unknown_hint: str = ""
+) -> list[str]:
+    """What differs between a frame's `columns` and the `expected` ones, as parts of an error
+    message (empty when nothing does): offline and online writes refuse the same mismatches,
+    but each words the rest (and a hint after the unknown columns) for what its frame is for.
+    """
+    missing = [c for c in expected if c not in columns]
+    unexpected = [c for c in columns if c not in expected]
+    parts = []
+    if missing:
+        parts.append(f"missing columns {missing}")
+    if unexpected:
+        parts.append(f"unknown columns {unexpected}{unknown_hint}")
+    return parts
+
+
 def _check_columns(group: FeatureGroup, df: pl.DataFrame) -> None:
     expected = source_columns(group)
-    missing = [c for c in expected if c not in df.columns]
-    unexpected = [c for c in df.columns if c not in expected]
-    if missing or unexpected:
-        parts = []
-        if missing:
-            parts.append(f"missing columns {missing}")
-        if unexpected:
-            parts.append(
-                f"unknown columns {unexpected} (not features of the group: add them to the "
-                "spec and apply it, or drop them)"
-            )
+    parts = column_mismatches(
+        expected,
+        df.columns,
+        " (not features of the group: add them to the spec and apply it, or drop them)",
+    )
+    if parts:
         raise SchemaMismatchError(
             f"frame for feature group {group.name!r} has "
             + "; ".join(parts)
