@@ -7,7 +7,6 @@ error names the column and the fix, because the person reading it is usually mid
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
@@ -21,6 +20,7 @@ from feature_platform.errors import (
     OutOfWindowError,
     SchemaMismatchError,
 )
+from feature_platform.offline_store.column_checks import UNKNOWN_FEATURES_HINT, column_mismatches
 from feature_platform.offline_store.records import is_records, records_frame
 from feature_platform.offline_store.schema import table_columns
 from feature_platform.specs import CREATED_AT_COLUMN, EVENT_TIME_COLUMN, FeatureGroup
@@ -102,30 +102,9 @@ def source_columns(group: FeatureGroup) -> list[str]:
     return [*columns, *group.feature_names]
 
 
-def column_mismatches(
-    expected: Sequence[str], columns: Sequence[str], unknown_hint: str = ""
-) -> list[str]:
-    """What differs between a frame's `columns` and the `expected` ones, as parts of an error
-    message (empty when nothing does): offline and online writes refuse the same mismatches,
-    but each words the rest (and a hint after the unknown columns) for what its frame is for.
-    """
-    missing = [c for c in expected if c not in columns]
-    unexpected = [c for c in columns if c not in expected]
-    parts = []
-    if missing:
-        parts.append(f"missing columns {missing}")
-    if unexpected:
-        parts.append(f"unknown columns {unexpected}{unknown_hint}")
-    return parts
-
-
 def _check_columns(group: FeatureGroup, df: pl.DataFrame) -> None:
     expected = source_columns(group)
-    parts = column_mismatches(
-        expected,
-        df.columns,
-        " (not features of the group: add them to the spec and apply it, or drop them)",
-    )
+    parts = column_mismatches(expected, df.columns, UNKNOWN_FEATURES_HINT)
     if parts:
         raise SchemaMismatchError(
             f"frame for feature group {group.name!r} has "

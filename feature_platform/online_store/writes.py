@@ -19,8 +19,8 @@ from feature_platform.errors import (
     NullKeyError,
     SchemaMismatchError,
 )
+from feature_platform.offline_store.column_checks import column_mismatches
 from feature_platform.offline_store.latest import latest_per_entity
-from feature_platform.offline_store.validation import column_mismatches
 from feature_platform.online_store.keys import encode_keys
 from feature_platform.online_store.limits import check_item_limits, check_numbers
 from feature_platform.specs import CREATED_AT_COLUMN, EVENT_TIME_COLUMN, FeatureGroup
