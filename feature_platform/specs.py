@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from feature_platform.dtypes import KEY_TYPES, canonical_dtype
-from feature_platform.errors import InvalidSpecError
+from feature_platform.errors import InvalidSpecError, UnknownFeatureError
 from feature_platform.identifiers import (
     RESERVED_COLUMNS,
     refuse_latest_suffix,
     validate_identifier,
 )
-from feature_platform.time_windows import parse_iso
+from feature_platform.time_windows import InstantWording, as_utc
 
 Partitioning = Literal["daily", "hourly"]
 PARTITION_WIDTH: Mapping[str, dt.timedelta] = {
@@ -36,6 +36,11 @@ _OWNER_PATTERN = re.compile(r"^(team:[A-Za-z0-9_-]+|[^@\s]+@[^@\s]+\.[^@\s]+)$")
 
 # The longest ttl: any longer means "never expires", which is ttl=None.
 MAX_TTL = dt.timedelta(days=36_525)
+_START_WORDING = InstantWording(
+    unparsable="{what} {value!r} is not an ISO date",
+    naive="{what} {iso} has no time zone; give a date or an aware datetime",
+    not_a_time="{what} must be a date",
+)
 EVENT_TIME_COLUMN = "event_time"
 CREATED_AT_COLUMN = "created_at"
 
@@ -251,32 +256,16 @@ class FeatureGroup:
             )
 
     def _normalise_start(self, start: object) -> dt.datetime:
-        if isinstance(start, str):
-            try:
-                start = parse_iso(start)
-            except ValueError as exc:
-                raise InvalidSpecError(
-                    f"feature group {self.name!r}: start {start!r} is not an ISO date"
-                ) from exc
-        if isinstance(start, dt.datetime):
-            if start.tzinfo is None:
-                raise InvalidSpecError(
-                    f"feature group {self.name!r}: start {start.isoformat()} has no time zone; "
-                    "give a date or an aware datetime"
-                )
-            start = start.astimezone(dt.UTC)
-        elif isinstance(start, dt.date):
-            start = dt.datetime(start.year, start.month, start.day, tzinfo=dt.UTC)
-        else:
-            raise InvalidSpecError(f"feature group {self.name!r}: start must be a date")
+        what = f"feature group {self.name!r}: start"
+        instant = as_utc(start, what, InvalidSpecError, _START_WORDING)
         width = PARTITION_WIDTH[self.partitioning]
         epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-        if (start - epoch) % width:
+        if (instant - epoch) % width:
             raise InvalidSpecError(
-                f"feature group {self.name!r}: start {start.isoformat()} is not on a "
+                f"feature group {self.name!r}: start {instant.isoformat()} is not on a "
                 f"{self.partitioning} partition boundary (UTC)"
             )
-        return start
+        return instant
 
     @property
     def join_keys(self) -> tuple[str, ...]:
@@ -312,6 +301,20 @@ class FeatureGroup:
             if feature.name == name:
                 return feature
         raise KeyError(name)
+
+    def check_features(self, names: Sequence[str]) -> None:
+        """Refuse names that are not features of the group, listing those it has: a read that
+        names a feature wrongly is then fixed from the message alone.
+
+        Raises:
+            UnknownFeatureError: A name is not a feature of the group.
+        """
+        unknown = [name for name in names if name not in self.feature_names]
+        if unknown:
+            raise UnknownFeatureError(
+                f"feature group {self.name!r} has no features {unknown}; "
+                f"it has {list(self.feature_names)}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -35,7 +35,6 @@ from feature_platform.errors import (
     InvalidSpecError,
     NameClashError,
     StoreClosedError,
-    UnknownFeatureError,
     UnknownFeatureGroupError,
 )
 from feature_platform.identifiers import (
@@ -502,12 +501,7 @@ class FeatureStore:
         table = self._table(name)
         group = applied_group(table)
         wanted = list(group.feature_names if features is None else features)
-        unknown = [f for f in wanted if f not in group.feature_names]
-        if unknown:
-            raise UnknownFeatureError(
-                f"feature group {name!r} has no features {unknown}; "
-                f"it has {list(group.feature_names)}"
-            )
+        group.check_features(wanted)
         columns = [c for c in table_columns(group) if c not in group.feature_names] + wanted
         return scan_table(
             table,

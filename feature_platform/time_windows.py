@@ -8,6 +8,7 @@ store exists to prevent.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from feature_platform.errors import InvalidWindowError
@@ -23,29 +24,62 @@ def parse_iso(text: str) -> dt.date | dt.datetime:
     return dt.date.fromisoformat(text) if len(text) == 10 else dt.datetime.fromisoformat(text)
 
 
+@dataclass(frozen=True)
+class InstantWording:
+    """How a caller words the three ways a value is not an instant.
+
+    Window bounds, feature group starts and source starts take the same forms, but each caller
+    refuses bad values with its own error and wording; these `str.format` templates get
+    ``what`` (the argument), ``value`` (as passed), ``iso`` (a naive datetime in ISO form) and
+    ``example`` (that datetime made aware in UTC).
+    """
+
+    unparsable: str
+    naive: str
+    not_a_time: str
+
+
+_WINDOW_WORDING = InstantWording(
+    unparsable="{what} {value!r} is not an ISO-8601 date or timestamp",
+    naive="{what} {iso} has no time zone; pass an aware datetime such as {example}",
+    not_a_time="{what} must be a datetime, date or ISO string, not {value!r}",
+)
+
+
+def as_utc(
+    value: object, what: str, error: Callable[[str], Exception], wording: InstantWording
+) -> dt.datetime:
+    """Convert an aware datetime, a date (midnight UTC) or an ISO string to aware UTC.
+
+    The one conversion behind window bounds and starts, so that they agree on what an instant
+    is (a naive value is never assumed to be UTC; see the module docstring).
+
+    Raises:
+        Exception: `error` with `wording`'s message: the value is naive, unparsable or of
+            another type.
+    """
+    if isinstance(value, str):
+        try:
+            value = parse_iso(value)
+        except ValueError as exc:
+            raise error(wording.unparsable.format(what=what, value=value)) from exc
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            example = value.replace(tzinfo=dt.UTC).isoformat()
+            raise error(wording.naive.format(what=what, iso=value.isoformat(), example=example))
+        return value.astimezone(dt.UTC)
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
+    raise error(wording.not_a_time.format(what=what, value=value))
+
+
 def to_utc(value: dt.datetime | dt.date | str, what: str) -> dt.datetime:
     """Convert an aware datetime, a date (midnight UTC) or an ISO string to aware UTC.
 
     Raises:
         InvalidWindowError: The value is naive, unparsable or of another type.
     """
-    if isinstance(value, str):
-        try:
-            value = parse_iso(value)
-        except ValueError as exc:
-            raise InvalidWindowError(
-                f"{what} {value!r} is not an ISO-8601 date or timestamp"
-            ) from exc
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise InvalidWindowError(
-                f"{what} {value.isoformat()} has no time zone; pass an aware datetime such as "
-                f"{value.replace(tzinfo=dt.UTC).isoformat()}"
-            )
-        return value.astimezone(dt.UTC)
-    if isinstance(value, dt.date):
-        return dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
-    raise InvalidWindowError(f"{what} must be a datetime, date or ISO string, not {value!r}")
+    return as_utc(value, what, InvalidWindowError, _WINDOW_WORDING)
 
 
 @dataclass(frozen=True)

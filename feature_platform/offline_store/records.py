@@ -18,6 +18,7 @@ import polars as pl
 
 from feature_platform.dtypes import polars_dtype
 from feature_platform.errors import InvalidFrameError, NaiveTimestampError, SchemaMismatchError
+from feature_platform.offline_store.column_checks import UNKNOWN_FEATURES_HINT, column_mismatches
 
 
 def is_records(frame: object) -> bool:
@@ -56,16 +57,7 @@ def records_frame(group: str, columns: Mapping[str, str], records: Sequence[Any]
 
 
 def _refuse_keys(group: str, index: int, record: Mapping[Any, Any], columns: list[str]) -> None:
-    missing = [c for c in columns if c not in record]
-    unexpected = [str(k) for k in record if k not in columns]
-    parts = []
-    if missing:
-        parts.append(f"missing columns {missing}")
-    if unexpected:
-        parts.append(
-            f"unknown columns {unexpected} (not features of the group: add them to the spec and "
-            "apply it, or drop them)"
-        )
+    parts = column_mismatches(columns, record, UNKNOWN_FEATURES_HINT)
     raise SchemaMismatchError(
         f"record {index} for feature group {group!r} has "
         + "; ".join(parts)

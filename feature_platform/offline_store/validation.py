@@ -20,6 +20,7 @@ from feature_platform.errors import (
     OutOfWindowError,
     SchemaMismatchError,
 )
+from feature_platform.offline_store.column_checks import UNKNOWN_FEATURES_HINT, column_mismatches
 from feature_platform.offline_store.records import is_records, records_frame
 from feature_platform.offline_store.schema import table_columns
 from feature_platform.specs import CREATED_AT_COLUMN, EVENT_TIME_COLUMN, FeatureGroup
@@ -103,17 +104,8 @@ def source_columns(group: FeatureGroup) -> list[str]:
 
 def _check_columns(group: FeatureGroup, df: pl.DataFrame) -> None:
     expected = source_columns(group)
-    missing = [c for c in expected if c not in df.columns]
-    unexpected = [c for c in df.columns if c not in expected]
-    if missing or unexpected:
-        parts = []
-        if missing:
-            parts.append(f"missing columns {missing}")
-        if unexpected:
-            parts.append(
-                f"unknown columns {unexpected} (not features of the group: add them to the "
-                "spec and apply it, or drop them)"
-            )
+    parts = column_mismatches(expected, df.columns, UNKNOWN_FEATURES_HINT)
+    if parts:
         raise SchemaMismatchError(
             f"frame for feature group {group.name!r} has "
             + "; ".join(parts)

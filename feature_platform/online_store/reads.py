@@ -25,7 +25,6 @@ from feature_platform.errors import (
     InvalidRequestError,
     NaiveTimestampError,
     SchemaMismatchError,
-    UnknownFeatureError,
 )
 from feature_platform.specs import EVENT_TIME_COLUMN, FeatureGroup
 
@@ -76,12 +75,7 @@ def plan_read(group: FeatureGroup, features: Sequence[str]) -> ReadPlan:
         InvalidRequestError: A feature is requested twice.
     """
     names = tuple(features)
-    unknown = [name for name in names if name not in group.feature_names]
-    if unknown:
-        raise UnknownFeatureError(
-            f"feature group {group.name!r} has no features {unknown}; "
-            f"it has {list(group.feature_names)}"
-        )
+    group.check_features(names)
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise InvalidRequestError(f"features {repeated} are requested more than once")

@@ -19,6 +19,7 @@ from feature_platform.errors import (
     NullKeyError,
     SchemaMismatchError,
 )
+from feature_platform.offline_store.column_checks import column_mismatches
 from feature_platform.offline_store.latest import latest_per_entity
 from feature_platform.online_store.keys import encode_keys
 from feature_platform.online_store.limits import check_item_limits, check_numbers
@@ -95,14 +96,8 @@ def prepare_write(
 
 def _check_columns(group: FeatureGroup, frame: pl.DataFrame) -> None:
     expected = write_columns(group)
-    missing = [c for c in expected if c not in frame.columns]
-    unexpected = [c for c in frame.columns if c not in expected]
-    if missing or unexpected:
-        parts = []
-        if missing:
-            parts.append(f"missing columns {missing}")
-        if unexpected:
-            parts.append(f"unknown columns {unexpected}")
+    parts = column_mismatches(expected, frame.columns)
+    if parts:
         raise SchemaMismatchError(
             f"online write to feature group {group.name!r}: "
             + "; ".join(parts)

@@ -8,10 +8,12 @@ wipe) features, which no data check downstream can tell from real data.
 """
 
 import datetime as dt
+from typing import TypedDict
 
 import dagster as dg
 from pydantic import Field
 
+from feature_platform.orchestration.automation import after_upstream_updates
 from feature_platform.orchestration.completeness import InputCheck, check_inputs
 from feature_platform.orchestration.metadata import column_schema, write_metadata
 from feature_platform.orchestration.partitions import (
@@ -23,7 +25,7 @@ from feature_platform.orchestration.partitions import (
 from feature_platform.orchestration.resources import FeatureStoreResource
 from feature_platform.sources import FeatureGroupDefinition
 from feature_platform.sources.base import partition_key, partition_windows
-from feature_platform.specs import PARTITION_WIDTH, Partitioning
+from feature_platform.specs import PARTITION_WIDTH, FeatureGroup, Partitioning
 from feature_platform.time_windows import TimeWindow
 
 FEATURES_PREFIX = "features"
@@ -31,6 +33,24 @@ FEATURES_PREFIX = "features"
 
 def feature_asset_key(name: str) -> dg.AssetKey:
     return dg.AssetKey([FEATURES_PREFIX, name])
+
+
+class DownstreamAssetArgs(TypedDict):
+    """`dg.asset` arguments of an asset kept in step with a group's offline table."""
+
+    deps: list[dg.AssetKey]
+    owners: list[str] | None
+    automation_condition: dg.AutomationCondition[dg.AssetKey]
+
+
+def downstream_asset_args(group: FeatureGroup) -> DownstreamAssetArgs:
+    """Copies of a group's table (online sync, Snowflake registration) belong to its owner and
+    follow each of its updates, but not while a blocking data check of the group fails."""
+    return DownstreamAssetArgs(
+        deps=[feature_asset_key(group.name)],
+        owners=[group.owner] if group.owner else None,
+        automation_condition=after_upstream_updates(),
+    )
 
 
 class FeatureRunConfig(dg.Config):

@@ -15,8 +15,7 @@ every entity of the changed windows instead of skipping those that look unchange
 import dagster as dg
 
 from feature_platform.offline_store.schema import applied_group
-from feature_platform.orchestration.automation import after_upstream_updates
-from feature_platform.orchestration.feature_assets import feature_asset_key
+from feature_platform.orchestration.feature_assets import downstream_asset_args
 from feature_platform.orchestration.resources import FeatureStoreResource
 from feature_platform.sources import FeatureGroupDefinition
 from feature_platform.sync import SyncReport, sync_table
@@ -50,19 +49,16 @@ def build_online_definitions(
 
     @dg.asset(
         key=key,
-        deps=[feature_asset_key(group.name)],
         group_name="online",
         description=(
             f"Latest live values of {group.name} per {group.entity.name} in the online store "
             f"({ttl}). Syncs only entities whose latest row changed since the last run; "
             "backfills of windows older than the ttl or superseded by newer rows write nothing."
         ),
-        owners=[group.owner] if group.owner else None,
         kinds={"dynamodb" if online_kind == "dynamodb" else "sqlite"},
         tags={"online": "true"},
-        # Not while a blocking data check of the upstream group fails.
-        automation_condition=after_upstream_updates(),
         pool=f"online_{group.name}",
+        **downstream_asset_args(group),
     )
     def online_sync(
         context: dg.AssetExecutionContext,

@@ -10,8 +10,7 @@ the registered metadata file the way Snowflake does.
 
 import dagster as dg
 
-from feature_platform.orchestration.automation import after_upstream_updates
-from feature_platform.orchestration.feature_assets import feature_asset_key
+from feature_platform.orchestration.feature_assets import downstream_asset_args
 from feature_platform.orchestration.resources import (
     FeatureStoreResource,
     SnowflakeRegistrationResource,
@@ -39,17 +38,13 @@ def build_snowflake_definitions(definition: FeatureGroupDefinition) -> dg.Defini
 
     @dg.asset(
         key=key,
-        deps=[feature_asset_key(group.name)],
         group_name="snowflake",
         description=(
             f"{group.name} as a Snowflake Iceberg table (and its _LATEST view), refreshed "
             "after every new snapshot; a dry run that records the DDL when Snowflake is not "
             "configured."
         ),
-        owners=[group.owner] if group.owner else None,
         kinds={"snowflake", "iceberg"},
-        # Not while a blocking data check of the upstream group fails.
-        automation_condition=after_upstream_updates(),
         check_specs=[
             dg.AssetCheckSpec(
                 READABLE_CHECK,
@@ -58,6 +53,7 @@ def build_snowflake_definitions(definition: FeatureGroupDefinition) -> dg.Defini
                 "format v2, Snowflake-readable types, no empty data files.",
             )
         ],
+        **downstream_asset_args(group),
     )
     def register(
         context: dg.AssetExecutionContext,

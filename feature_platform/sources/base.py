@@ -20,7 +20,7 @@ import polars as pl
 from feature_platform.errors import InvalidSpecError, SourceError
 from feature_platform.identifiers import IDENTIFIER_PATTERN
 from feature_platform.specs import PARTITION_WIDTH, Partitioning
-from feature_platform.time_windows import TimeWindow, parse_iso
+from feature_platform.time_windows import InstantWording, TimeWindow, as_utc
 
 if TYPE_CHECKING:
     from feature_platform.store import FeatureStore
@@ -177,6 +177,11 @@ def partition_key(partitioning: Partitioning, window: TimeWindow) -> str:
 
 DEFAULT_START = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 DEFAULT_TIME_COLUMN = "event_time"
+_START_WORDING = InstantWording(
+    unparsable="{what} {value!r} is not an ISO-8601 date",
+    naive="{what} {iso} has no time zone; pass an aware datetime such as {example}",
+    not_a_time="{what} must be an aware datetime, a date or an ISO string, not {value!r}",
+)
 
 
 def source_error(label: str, message: str) -> SourceError:
@@ -231,18 +236,22 @@ class _CommonFields(Protocol):
     @property
     def naive_timezone(self) -> str | None: ...
 
+    @property
+    def description(self) -> str: ...
+
 
 def normalise_common_fields(
-    source: _CommonFields, what: str, *, check_lateness: bool = True
+    source: _CommonFields, what: str, *, default_description: str, check_lateness: bool = True
 ) -> None:
     """Check the asset key, start and naive time zone every source has, normalising them in place.
 
-    Sources are frozen dataclasses, so this sets the normalised key and start the way their
-    ``__post_init__`` would, through `object.__setattr__`.
+    Sources are frozen dataclasses, so this sets the normalised key and start (and the default
+    description) the way their ``__post_init__`` would, through `object.__setattr__`.
 
     Args:
         source: The source being constructed.
         what: How messages name it, e.g. ``IcebergSource('raw.clicks')``.
+        default_description: The description when none was given: a sentence naming the data.
         check_lateness: Check `allowed_lateness` too (between start and time zone); False for
             a source whose own checks decide whether lateness applies (ParquetSource's layout).
 
@@ -256,6 +265,8 @@ def normalise_common_fields(
     if check_lateness:
         validated_lateness(source.allowed_lateness, what)
     validated_timezone(source.naive_timezone, what)
+    if not source.description:
+        object.__setattr__(source, "description", default_description)
 
 
 def validated_start(start: object, partitioning: Partitioning | None, what: str) -> dt.datetime:
@@ -265,24 +276,8 @@ def validated_start(start: object, partitioning: Partitioning | None, what: str)
         InvalidSpecError: `start` is naive, not a date, datetime or ISO string, or not on a
             boundary.
     """
-    if isinstance(start, str):  # "2026-11-01", as a FeatureGroup's start is written
-        try:
-            start = parse_iso(start)
-        except ValueError as exc:
-            raise InvalidSpecError(f"{what}: start {start!r} is not an ISO-8601 date") from exc
-    if isinstance(start, dt.datetime):
-        if start.tzinfo is None or start.utcoffset() is None:
-            raise InvalidSpecError(
-                f"{what}: start {start.isoformat()} has no time zone; pass an aware datetime "
-                f"such as {start.replace(tzinfo=dt.UTC).isoformat()}"
-            )
-        instant = start.astimezone(dt.UTC)
-    elif isinstance(start, dt.date):
-        instant = dt.datetime(start.year, start.month, start.day, tzinfo=dt.UTC)
-    else:
-        raise InvalidSpecError(
-            f"{what}: start must be an aware datetime, a date or an ISO string, not {start!r}"
-        )
+    # A string such as "2026-11-01", as a FeatureGroup's start is written, is accepted too.
+    instant = as_utc(start, f"{what}: start", InvalidSpecError, _START_WORDING)
     if partitioning is not None:
         if partitioning not in PARTITION_WIDTH:
             raise InvalidSpecError(

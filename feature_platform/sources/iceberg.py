@@ -132,14 +132,9 @@ class IcebergSource:
             raise InvalidSpecError(f"{what}: watermark_property must be a property name or None")
         object.__setattr__(self, "catalog_properties", pairs)
         object.__setattr__(self, "columns", validated_columns(self.columns, self.time_column, what))
-        normalise_common_fields(self, what)
-        if not self.description:
-            where = f" in catalog {self.catalog}" if self.catalog else ""
-            object.__setattr__(
-                self,
-                "description",
-                f"Iceberg table {self.table}{where} (time column {self.time_column})",
-            )
+        where = f" in catalog {self.catalog}" if self.catalog else ""
+        described = f"Iceberg table {self.table}{where} (time column {self.time_column})"
+        normalise_common_fields(self, what, default_description=described)
 
     # --- Source --------------------------------------------------------------------------------
 

@@ -170,18 +170,15 @@ class ParquetSource:
         if self.storage_options and not self._on_s3:
             raise InvalidSpecError(f"{what}: storage_options apply to s3:// paths only")
         object.__setattr__(self, "columns", validated_columns(self.columns, self.time_column, what))
-        normalise_common_fields(self, what, check_lateness=False)
-        if not self.description:
-            if self.layout == "flat":
-                how = "flat layout"
-            else:
-                how = f"{self.partitioning} folders {self.template}"
-            marker = f", complete with {self.success_marker}" if self.success_marker else ""
-            object.__setattr__(
-                self,
-                "description",
-                f"Parquet files under {self.path} ({how}{marker}; time column {self.time_column})",
-            )
+        if self.layout == "flat":
+            how = "flat layout"
+        else:
+            how = f"{self.partitioning} folders {self.template}"
+        marker = f", complete with {self.success_marker}" if self.success_marker else ""
+        described = (
+            f"Parquet files under {self.path} ({how}{marker}; time column {self.time_column})"
+        )
+        normalise_common_fields(self, what, default_description=described, check_lateness=False)
 
     def _check_layout_arguments(self, what: str) -> None:
         if self.layout == "flat":

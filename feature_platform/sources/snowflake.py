@@ -130,14 +130,10 @@ class SnowflakeSource:
                 f"{what}: connection must be a callable opening a connection, e.g. "
                 "resource.get_connection"
             )
-        normalise_common_fields(self, what)
-        if not self.description:
-            subject = f"table {self.table}" if self.table else "query"
-            object.__setattr__(
-                self,
-                "description",
-                f"Snowflake {subject} (time column {self.time_column})",
-            )
+        subject = f"table {self.table}" if self.table else "query"
+        normalise_common_fields(
+            self, what, default_description=f"Snowflake {subject} (time column {self.time_column})"
+        )
 
     def _check_query(self, what: str) -> None:
         if not isinstance(self.query, str) or not self.query.strip():

@@ -54,6 +54,7 @@ from feature_platform.config import StoreConfig
 from feature_platform.dtypes import polars_dtype
 from feature_platform.errors import ConfigurationError, FeaturePlatformError
 from feature_platform.identifiers import validate_identifier
+from feature_platform.offline_store.column_checks import UNKNOWN_FEATURES_HINT, column_mismatches
 from feature_platform.specs import FeatureGroup
 
 if TYPE_CHECKING:
@@ -596,16 +597,12 @@ def _json_frame(name: str, text: str, columns: dict[str, str]) -> pl.DataFrame:
         if not isinstance(record, dict):
             raise LandingFileError(f"{name} {where}: not a JSON object (one record per row)")
         if record.keys() != columns.keys():
-            missing = [c for c in columns if c not in record]
-            unknown = [c for c in record if c not in columns]
-            problems = []
-            if missing:
-                problems.append(f"missing columns {missing} (write null for a missing value)")
-            if unknown:
-                problems.append(
-                    f"unknown columns {unknown} (not features of the group: add them to the "
-                    "spec and apply it, or drop them)"
-                )
+            problems = column_mismatches(
+                list(columns),
+                record,
+                unknown_hint=UNKNOWN_FEATURES_HINT,
+                missing_hint=" (write null for a missing value)",
+            )
             raise LandingFileError(f"{name} {where}: " + "; ".join(problems))
     labels = [label for label, _ in records]
     return pl.DataFrame(
