@@ -1,5 +1,11 @@
 """feature_platform: a feature store on Dagster, Apache Iceberg, polars, DynamoDB and Snowflake.
 
+The package in tiers, each importing only from the ones before it (the README's package map
+names every module): base types (`specs`, `dtypes`, `errors`, `config`, ...), the two stores
+(`offline_store`, `online_store`), the facade (`store.FeatureStore`), the features built on it
+(`training`, `sync`, `streaming`, `sources`, `maintenance`, `snowflake`, `sql`, `discovery`),
+the Dagster layer (`orchestration`, `registry`, `definitions`) and the command line (`cli`).
+
 The public names are loaded on first use (PEP 562): importing any submodule imports this package
 first, and eager imports here made every `feature-platform` call pay for the whole store
 (pyiceberg's pyarrow IO, boto3, ...) before parsing its arguments.

@@ -68,7 +68,7 @@ if TYPE_CHECKING:
     # The online store's modules import boto3 (DynamoDB) at module level: loaded when a store
     # first touches its online side, so that commands reading only specs start fast.
     from feature_platform.online_store import OnlineStore, OnlineWriteReport
-    from feature_platform.serving import OnlineFeatureReader
+    from feature_platform.online_store.serving import OnlineFeatureReader
 
 WriteTarget = Literal["offline", "online", "both"]
 
@@ -200,7 +200,7 @@ class FeatureStore:
 
     @cached_property
     def _online_reader(self) -> OnlineFeatureReader:
-        from feature_platform.serving import OnlineFeatureReader
+        from feature_platform.online_store.serving import OnlineFeatureReader
 
         return OnlineFeatureReader(self.online, self.get_feature_group)
 

@@ -21,7 +21,7 @@ MAX_FUNCTION_LINES = 80
 
 # The Dagster layer and what is built on it (the entry points, the CLI, the demo's run);
 # everything else is the plain library.
-DAGSTER_TIER = ("orchestration", "definitions", "cli", "instance", "scaffold", "demo")
+DAGSTER_TIER = ("orchestration", "definitions", "cli", "demo")
 
 
 @dataclass(frozen=True)
@@ -200,7 +200,7 @@ def test_the_length_check_sees_a_long_function(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("tier", ["offline_store", "online_store", "training", "maintenance"])
 def test_the_stores_do_not_import_the_layers_above(tier: str) -> None:
-    above = {"orchestration", "cli", "definitions", "registry", "demo", "scaffold"}
+    above = {"orchestration", "cli", "definitions", "registry", "demo"}
     offenders = [
         f"{statement.module}:{statement.line} imports {target}"
         for name, path in package_modules().items()
@@ -210,3 +210,63 @@ def test_the_stores_do_not_import_the_layers_above(tier: str) -> None:
         if target.startswith("feature_platform.") and _tier(target) in above
     ]
     assert not offenders, "\n".join(offenders)
+
+
+README = ROOT / "README.md"
+
+
+def package_map() -> str:
+    """The README's package map: the `text` block right after "## Development"."""
+    text = README.read_text()
+    section = text[text.index("## Development") :]
+    start = section.index("```text\nfeature_platform/\n") + len("```text\n")
+    return section[start : section.index("```", start)]
+
+
+def mapped_modules(block: str) -> set[str]:
+    """Module paths (`offline_store/writes.py`) named in the map: a `name/` line opens a package
+    for the lines indented deeper; `.py` names on a line belong to the package it is inside."""
+    modules: set[str] = set()
+    stack: list[tuple[int, str]] = [(-1, "")]
+    for line in block.splitlines():
+        code = line.split("#")[0]
+        if not code.strip():
+            continue
+        indent = len(code) - len(code.lstrip())
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        words = code.split()
+        if words[0].endswith("/"):
+            stack.append((indent, stack[-1][1] + words[0]))
+            modules.add(stack[-1][1])
+            words = words[1:]
+        modules.update(stack[-1][1] + word for word in words if word.endswith(".py"))
+    return {module for module in modules if module.startswith("feature_platform/")}
+
+
+def test_the_readme_package_map_names_every_module_and_nothing_else() -> None:
+    tree = {
+        str(path.relative_to(ROOT))
+        for path in PACKAGE.rglob("*.py")
+        if not path.name.startswith("__") and "templates" not in path.parts
+    }
+    tree |= {"feature_platform/"} | {
+        f"{path.relative_to(ROOT)}/"
+        for path in PACKAGE.rglob("*")
+        if path.is_dir() and not {"__pycache__", "templates"} & set(path.parts)
+    }
+    mapped = mapped_modules(package_map())
+    assert sorted(tree - mapped) == [], "in the tree, not in the README's package map"
+    assert sorted(mapped - tree) == [], "in the README's package map, not in the tree"
+
+
+def test_the_map_reader_follows_indentation() -> None:
+    block = "feature_platform/\n  a.py  # x.py in a comment\n  pkg/  # y\n    b.py c.py\n  d.py\n"
+    assert mapped_modules(block) == {
+        "feature_platform/",
+        "feature_platform/a.py",
+        "feature_platform/pkg/",
+        "feature_platform/pkg/b.py",
+        "feature_platform/pkg/c.py",
+        "feature_platform/d.py",
+    }

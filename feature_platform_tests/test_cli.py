@@ -20,7 +20,7 @@ import pytest
 from feature_platform import FeatureStore
 from feature_platform.cli import main
 from feature_platform.cli.demo import dagster_ui_environment
-from feature_platform.instance import prepare_dagster_home
+from feature_platform.orchestration.instance import prepare_dagster_home
 from feature_platform.orchestration.resources import FeatureStoreResource
 from feature_platform_tests.helpers import read_independently
 from feature_platform_tests.servers import free_port

@@ -13,8 +13,8 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from feature_platform.cli import main
+from feature_platform.cli.scaffold import ROWS_PER_DAY, SAMPLE_DAYS, create_repository, package_name
 from feature_platform.errors import ConfigurationError
-from feature_platform.scaffold import ROWS_PER_DAY, SAMPLE_DAYS, create_repository, package_name
 
 
 def _env(tmp_path: Path, repo: Path) -> dict[str, str]:

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from feature_platform.cli.scaffold import create_repository
 from feature_platform.demo.feature_groups import DEMO_FEATURE_GROUPS
 from feature_platform.demo.training_sets import DEMO_TRAINING_SETS
 from feature_platform.errors import ConfigurationError, InvalidSpecError
 from feature_platform.registry import load_feature_groups, load_training_sets
-from feature_platform.scaffold import create_repository
 
 
 def _registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, body: str) -> str:

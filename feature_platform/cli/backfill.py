@@ -61,8 +61,8 @@ def backfill(args: argparse.Namespace) -> int:
     log_path = home / BACKFILL_LOG
     with dagster_output_to(log_path):
         from feature_platform.definitions import build_definitions
-        from feature_platform.instance import prepare_dagster_home
         from feature_platform.orchestration.backfill_runs import run_backfill
+        from feature_platform.orchestration.instance import prepare_dagster_home
         from feature_platform.registry import load_feature_groups
 
         prepare_dagster_home(home)

@@ -39,7 +39,7 @@ def demo(args: argparse.Namespace) -> int:
     with dagster_output_to(log_path):
         from feature_platform.demo.landing import write_demo_landing_files
         from feature_platform.demo.run import materialize_demo
-        from feature_platform.instance import prepare_dagster_home
+        from feature_platform.orchestration.instance import prepare_dagster_home
         from feature_platform.store import FeatureStore
 
         dagster_home = prepare_dagster_home(home)

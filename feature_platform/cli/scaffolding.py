@@ -1,4 +1,4 @@
-"""`feature-platform init DIR`: create a new feature repository (`feature_platform.scaffold`)."""
+"""`feature-platform init DIR`: create a new feature repository (`cli.scaffold`)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def init(args: argparse.Namespace) -> int:
-    from feature_platform.scaffold import create_repository
+    from feature_platform.cli.scaffold import create_repository
 
     scaffold = create_repository(args.directory, args.name)
     print(f"created the feature repository {scaffold.root} (package {scaffold.package}):")

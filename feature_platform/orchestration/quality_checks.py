@@ -1,4 +1,4 @@
-"""Asset checks on every `features/<group>`: the data checks of `feature_platform.quality`.
+"""Asset checks on every `features/<group>`: the data checks of `offline_store.quality`.
 
 Severe failures (wrong schema, null keys, rows outside their partition, ambiguous duplicates,
 empty files) are ERROR checks marked blocking: a run that materializes the group stops before
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import dagster as dg
 from pyiceberg.table import Table
 
-from feature_platform import quality
+from feature_platform.offline_store import quality
 from feature_platform.orchestration.feature_assets import feature_asset_key
 from feature_platform.orchestration.resources import FeatureStoreResource
 from feature_platform.sources import FeatureGroupDefinition

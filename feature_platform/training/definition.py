@@ -16,9 +16,9 @@ import polars as pl
 
 from feature_platform.errors import InvalidSpecError, NameClashError
 from feature_platform.identifiers import refuse_latest_suffix, validate_identifier
+from feature_platform.references import parse_references
 from feature_platform.time_windows import TimeWindow
 from feature_platform.training.entity_frame import DEFAULT_TIMESTAMP_COLUMN
-from feature_platform.training.references import parse_references
 
 if TYPE_CHECKING:
     from feature_platform.store import FeatureStore

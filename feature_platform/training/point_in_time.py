@@ -25,9 +25,9 @@ from pyiceberg.table.snapshots import Snapshot
 from pyiceberg.types import PrimitiveType
 
 from feature_platform.offline_store.reads import time_range_filter
+from feature_platform.references import GroupRequest
 from feature_platform.specs import CREATED_AT_COLUMN, EVENT_TIME_COLUMN
 from feature_platform.training.entity_frame import JOIN_INSTANT
-from feature_platform.training.references import GroupRequest
 
 if TYPE_CHECKING:
     from pyiceberg.io.pyarrow import ArrowScan

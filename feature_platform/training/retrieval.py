@@ -18,6 +18,7 @@ from pyiceberg.table.snapshots import Snapshot
 
 from feature_platform.errors import InvalidWindowError
 from feature_platform.offline_store.reads import resolve_snapshot
+from feature_platform.references import plan_requests
 from feature_platform.specs import FeatureGroup
 from feature_platform.training.entity_frame import (
     DEFAULT_TIMESTAMP_COLUMN,
@@ -29,7 +30,6 @@ from feature_platform.training.point_in_time import (
     GroupJoinStats,
     join_group,
 )
-from feature_platform.training.references import plan_requests
 
 AsOf = int | dt.datetime | str
 _ROW_INDEX = "__feature_platform_row"

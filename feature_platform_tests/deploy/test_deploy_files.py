@@ -15,7 +15,7 @@ import yaml
 from dagster._core.errors import DagsterInvalidConfigError
 from dagster._core.instance.config import dagster_instance_config
 
-from feature_platform.instance import DAGSTER_YAML
+from feature_platform.orchestration.instance import DAGSTER_YAML
 from feature_platform.orchestration.resources import resources_for
 from feature_platform_tests.deploy.instance_config import (
     DOCKERFILE,

@@ -25,8 +25,8 @@ from feature_platform.errors import (
 )
 from feature_platform.offline_store.validation import as_polars
 from feature_platform.online_store import OnlineStore
+from feature_platform.references import GroupRequest, plan_requests
 from feature_platform.specs import FeatureGroup
-from feature_platform.training.references import GroupRequest, plan_requests
 
 DEFAULT_SPEC_REFRESH_SECONDS = 60.0
 

@@ -6,7 +6,7 @@ import pytest
 
 from feature_platform import Entity, Feature, FeatureGroup, FeatureStore
 from feature_platform.errors import InvalidFeatureReferenceError, UnknownFeatureError
-from feature_platform.training.references import plan_requests
+from feature_platform.references import plan_requests
 from feature_platform_tests.training.test_point_in_time import T, clicks_group, labels, rows
 
 ARTICLES = FeatureGroup(

@@ -15,8 +15,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pyiceberg.schema import Schema
 
-from feature_platform import Feature, FeatureStore, quality
+from feature_platform import Feature, FeatureStore
 from feature_platform.definitions import build_definitions
+from feature_platform.offline_store import quality
 from feature_platform.offline_store.schema import iceberg_schema
 from feature_platform.offline_store.validation import prepare_frame
 from feature_platform.orchestration.resources import FeatureStoreResource

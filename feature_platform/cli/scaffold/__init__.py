@@ -20,7 +20,7 @@ from importlib import resources
 from pathlib import Path
 
 from feature_platform.errors import ConfigurationError
-from feature_platform.instance import write_instance_yaml
+from feature_platform.orchestration.instance import write_instance_yaml
 
 GROUP = "user_clicks"
 SAMPLE_DAYS = 7  # the sample is the last week before `init` ran, so it is live for the ttl
