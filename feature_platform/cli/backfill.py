@@ -12,6 +12,7 @@ inside the handler, so building the parser costs nothing.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -49,7 +50,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--registry",
         default=None,
         metavar="MODULE",
-        help="module exposing FEATURE_GROUPS (default FEATURE_PLATFORM_REGISTRY, else the demo)",
+        help="module exposing FEATURE_GROUPS, importable from the current directory (default "
+        "FEATURE_PLATFORM_REGISTRY, else the demo)",
     )
     backfill_parser.set_defaults(handler=backfill)
 
@@ -66,6 +68,10 @@ def backfill(args: argparse.Namespace) -> int:
         from feature_platform.registry import load_feature_groups
 
         prepare_dagster_home(home)
+        # Like `dagster ... -m`, a registry module is found from the current directory too (a
+        # repository made by `feature-platform init`, installed or not).
+        if os.getcwd() not in sys.path:
+            sys.path.insert(0, os.getcwd())
         feature_groups = load_feature_groups(args.registry)
         print(f"Dagster's log of these runs: {log_path}", flush=True)
         runs = run_backfill(
