@@ -66,7 +66,7 @@ from typing import Any, Protocol
 import numpy as np
 import polars as pl
 
-from benchmarks.online_reads import DYNALITE_CLI, FAST_TABLES, same_value, versions
+from benchmarks.online_reads import DYNALITE_CLI, same_value, versions
 from feature_platform import Entity, Feature, FeatureGroup, FeatureStore, StoreConfig
 from feature_platform.online_store.dynamodb import DynamoDBOnlineStore
 from feature_platform.sync import SyncReport, sync_online
@@ -89,6 +89,9 @@ OURS_EMBEDDED = "ours embedded"
 FEAST_SQLITE = "Feast SQLite"
 OURS_DYNAMODB = "ours DynamoDB"
 FEAST_DYNAMODB = "Feast DynamoDB"
+# Tables turn ACTIVE at once: Feast's `apply` waits with boto3's `table_exists` waiter, which
+# sleeps 20 s whenever its first DescribeTable still sees CREATING (dynalite's default 500 ms).
+INSTANT_TABLES = ("--createTableMs", "0", "--deleteTableMs", "0", "--updateTableMs", "0")
 PAIRS = ((OURS_EMBEDDED, FEAST_SQLITE), (OURS_DYNAMODB, FEAST_DYNAMODB))
 PHASES = ("bootstrap", "incremental")
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
@@ -244,7 +247,7 @@ def dynalite(log: Path) -> Iterator[Dynalite]:
         port = int(sock.getsockname()[1])
     with log.open("w") as output:
         process = subprocess.Popen(
-            [node, str(DYNALITE_CLI), "--host", "127.0.0.1", "--port", str(port), *FAST_TABLES],
+            [node, str(DYNALITE_CLI), "--host", "127.0.0.1", "--port", str(port), *INSTANT_TABLES],
             stdout=output,
             stderr=subprocess.STDOUT,
         )
@@ -540,6 +543,7 @@ def run_round(
     data: Workload, number: int, workdir: Path, server: Dynalite, sample_size: int
 ) -> tuple[list[SyncRun], int]:
     """Fresh stores, then every system's bootstrap, the change, every incremental; rotated."""
+    began = time.perf_counter()
     workdir.mkdir()
     parquet = workdir / "feast_rows.parquet"
     write_parquet(parquet, data.days)
@@ -555,6 +559,7 @@ def run_round(
         ),
         Feast(FEAST_DYNAMODB, workdir / f"feast_dynamodb_r{number}", parquet, feast_dynamodb),
     ]
+    print(f"  stores set up in {time.perf_counter() - began:.1f}s", file=sys.stderr)
     shift = number % len(systems)
     order = systems[shift:] + systems[:shift]
     sample = sample_keys(data, sample_size, number)
@@ -643,7 +648,12 @@ def backfill_requests(
     results = []
     cursor = bootstrap.to_snapshot_id
     for frames in (old, recent):
+        began = time.perf_counter()
         write_days(store, BACKFILL_GROUP, frames)
+        print(
+            f"  backfilled {len(frames)} windows in {time.perf_counter() - began:.1f}s",
+            file=sys.stderr,
+        )
         before = counter.snapshot() if counter else None
         report = sync_online(store, BACKFILL_GROUP, cursor, now=now)
         requests = counter.since(before) if counter and before else {}
@@ -892,11 +902,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="fp-sync-bench-") as tmp:
         workdir = Path(tmp)
         with dynalite(workdir / "dynalite.log") as server:
-            print(f"warm-up round: {args.warmup_entities:,} entities", file=sys.stderr)
+            print(
+                f"[{_since(started)}] warm-up round: {args.warmup_entities:,} entities",
+                file=sys.stderr,
+            )
             _, checked = run_round(warmup, 0, workdir / "round0", server, args.sample)
             compared += checked
             for number in range(1, args.rounds + 1):
-                print(f"round {number}/{args.rounds}: {args.entities:,} entities", file=sys.stderr)
+                print(
+                    f"[{_since(started)}] round {number}/{args.rounds}: {args.entities:,} entities",
+                    file=sys.stderr,
+                )
                 counted, checked = run_round(
                     data, number, workdir / f"round{number}", server, args.sample
                 )
@@ -911,7 +927,10 @@ def main() -> None:
             load_after_syncs = os.getloadavg()
             backfill = None
             if args.backfill_days:
-                print(f"backfill: {args.backfill_days} days, ttl 7d", file=sys.stderr)
+                print(
+                    f"[{_since(started)}] backfill: {args.backfill_days} days, ttl 7d",
+                    file=sys.stderr,
+                )
                 backfill = backfill_requests(
                     workdir / "backfill",
                     server,
@@ -948,6 +967,10 @@ def main() -> None:
             "backfill": asdict(backfill) if backfill else None,
         }
         args.json.write_text(json.dumps(report, indent=2, default=str))
+
+
+def _since(started: float) -> str:
+    return f"{time.perf_counter() - started:.0f}s"
 
 
 def _fmt(load: tuple[float, float, float]) -> str:
