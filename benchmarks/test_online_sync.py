@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks import online_sync
+from benchmarks.online_reads import DYNALITE_CLI
 from benchmarks.online_sync import (
     CREDENTIALS,
     FEAST_DYNAMODB,
@@ -34,7 +35,7 @@ from benchmarks.online_sync import (
 pytestmark = [
     pytest.mark.integration,  # starts a dynalite server
     pytest.mark.skipif(
-        shutil.which("node") is None or not online_sync.DYNALITE_CLI.exists(),
+        shutil.which("node") is None or not DYNALITE_CLI.exists(),
         reason="no dynalite: npm ci --prefix feature_platform_tests/online_store/dynalite",
     ),
 ]
