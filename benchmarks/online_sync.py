@@ -864,9 +864,11 @@ def print_report(
         feast_calls = write_requests(b.feast_requests)[0]
         print(
             f"  Feast: `materialize` over the backfilled {b.days} days writes "
-            f"{b.feast_items:,} items in {feast_calls:,} BatchWriteItem requests "
-            f"(it has no change tracking; `materialize_incremental` would skip the backfill, "
-            f"whose rows are older than its last end)"
+            f"{b.feast_items:,} items in {feast_calls:,} BatchWriteItem requests, "
+            f"{b.feast_items - b.recent_live_entities:,} of them for entities with no row "
+            f"within the ttl (it has no change tracking and ignores the ttl here; "
+            f"`materialize_incremental` would skip the backfill, whose rows are older than its "
+            f"last end)"
         )
     print(f"  values checked after the backfill: {b.values_checked:,} equal to the live rows")
 
