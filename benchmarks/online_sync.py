@@ -854,9 +854,9 @@ def print_report(
     )
     print(
         f"  {b.recent_windows} recent windows: {b.recent_report['online_requests']:,} online items "
-        f"({b.recent_report['items_written']:,} written, {b.recent_report['items_corrected']} "
-        f"corrected, {b.recent_report['items_deleted']} deleted: {b.recent_live_entities:,} "
-        f"entities have a live latest row, {b.recent_gone_entities} had one before and none "
+        f"({b.recent_report['items_written']:,} written, {b.recent_report['items_corrected']:,} "
+        f"corrected, {b.recent_report['items_deleted']:,} deleted: {b.recent_live_entities:,} "
+        f"entities have a live latest row, {b.recent_gone_entities:,} had one before and none "
         f"now), {recent_calls:,} write requests ({recent_items:,} items) at the client"
     )
     print(f"  (the bootstrap before the backfill wrote {b.bootstrap_items:,} items)")
