@@ -16,8 +16,12 @@ the latest of several rows per entity), no ttl (Feast's ``ttl=timedelta(0)``). T
 system and round: a **bootstrap** (every entity new online: ours from no cursor, Feast's
 `materialize` over the whole range) and an **incremental** sync after a new day's rows change
 `--changed` of the entities (ours from the bootstrap's cursor, Feast's `materialize_incremental`
-from the bootstrap's end). Items are the online items written (one per entity); items/s is
-items over the wall time of the call, which for both includes reading the offline store.
+from the bootstrap's end). Then a **resync** with nothing changed, as after a lost cursor, a
+raised ttl or an interrupted sync: ours from no cursor (every entity's latest row is sent; a
+DynamoDB write of 100 items or more reads the stored versions first and puts only what would
+win, here nothing), Feast's `materialize` over the whole range again. Items are the online items
+written (one per entity), for the resync the entities synced; items/s is items over the wall time
+of the call, which for both includes reading the offline store.
 
 Each round builds fresh offline tables and online tables for every system (untimed), then runs
 the bootstrap of every system, the systems' order rotating each round, then the change, then the
@@ -93,7 +97,7 @@ FEAST_DYNAMODB = "Feast DynamoDB"
 # sleeps 20 s whenever its first DescribeTable still sees CREATING (dynalite's default 500 ms).
 INSTANT_TABLES = ("--createTableMs", "0", "--deleteTableMs", "0", "--updateTableMs", "0")
 PAIRS = ((OURS_EMBEDDED, FEAST_SQLITE), (OURS_DYNAMODB, FEAST_DYNAMODB))
-PHASES = ("bootstrap", "incremental")
+PHASES = ("bootstrap", "incremental", "resync")
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 REGION = "us-east-1"
 # DynamoDB operations that read or write items; the rest (DescribeTable, ...) are table admin.
@@ -290,6 +294,7 @@ class System(Reader, Protocol):
     def bootstrap(self, data: Workload) -> int: ...  # the sync of every entity; items
     def change(self, data: Workload) -> None: ...  # commit the change day offline (untimed)
     def incremental(self, data: Workload) -> int: ...  # the sync of the change; items
+    def resync(self, data: Workload) -> int: ...  # a full sync, nothing changed; entities
     def close(self) -> None: ...
 
 
@@ -353,8 +358,8 @@ class Ours:
         self.counter = counted_client(self.store)
         self.store.online.ensure_table(user_group(GROUP, None, START))  # as Feast's apply does
 
-    def _sync(self, expected: int) -> int:
-        report = sync_online(self.store, GROUP, self.cursor)
+    def _sync(self, expected: int, cursor: int | None = None) -> int:
+        report = sync_online(self.store, GROUP, cursor)
         if report.items_written != expected:
             raise AssertionError(f"{self.name}: wrote {report.items_written} of {expected} items")
         self.cursor = report.to_snapshot_id
@@ -367,7 +372,18 @@ class Ours:
         write_days(self.store, GROUP, [data.change])
 
     def incremental(self, data: Workload) -> int:
-        return self._sync(data.change.height)
+        return self._sync(data.change.height, self.cursor)
+
+    def resync(self, data: Workload) -> int:
+        # No cursor (as after a lost cursor, a raised ttl or an interrupted sync): every
+        # entity's latest row is sent again. All are current online: the embedded store
+        # rewrites them (an upsert in SQLite costs next to nothing), DynamoDB reads the stored
+        # items of a large write first and puts none (the write-request column shows it).
+        report = sync_online(self.store, GROUP, None)
+        if report.online_requests != data.entities:
+            raise AssertionError(f"{self.name}: resynced {report.online_requests} entities")
+        self.cursor = report.to_snapshot_id
+        return data.entities
 
     def read(self, entity_rows: list[dict[str, int]]) -> dict[str, list[Any]]:
         return self.store.get_online_features(REFS, entity_rows).to_dict(as_series=False)
@@ -447,6 +463,10 @@ class Feast:
             self.store.materialize_incremental(end_date=data.change_end)
         return data.change.height
 
+    def resync(self, data: Workload) -> int:
+        self.materialize(START, data.change_end)  # the whole range again: every entity
+        return data.entities
+
     def read(self, entity_rows: list[dict[str, int]]) -> dict[str, list[Any]]:
         answer = self.store.get_online_features(features=REFS, entity_rows=entity_rows)
         result: dict[str, list[Any]] = answer.to_dict()
@@ -490,7 +510,9 @@ def timed(
     before = counter.snapshot() if counter else None
     server = server if counter else None
     server_before = server.cpu_seconds() if server else 0.0
-    run = system.bootstrap if phase == "bootstrap" else system.incremental
+    run = {"bootstrap": system.bootstrap, "incremental": system.incremental}.get(
+        phase, system.resync
+    )
     cpu_started = time.process_time()
     started = time.perf_counter()
     items = run(data)
@@ -575,6 +597,9 @@ def run_round(
     truth = latest([*data.days, data.change])
     for system in order:
         runs.append(timed(system, "incremental", number, data, server))
+        compared += check(system, truth, sample)
+    for system in order:
+        runs.append(timed(system, "resync", number, data, server))
         compared += check(system, truth, sample)
     for system in systems:
         system.close()
@@ -762,6 +787,8 @@ class Summary:
     server_cpu_ms_per_item: float | None
     write_calls: int | None  # DynamoDB write requests of the last round, and the items they carry
     write_items: int | None
+    read_calls: int = 0  # BatchGetItem requests of the last round (our version checks)
+    read_items: int = 0
 
 
 def summarise(runs: Sequence[SyncRun]) -> list[Summary]:
@@ -791,6 +818,8 @@ def summarise(runs: Sequence[SyncRun]) -> list[Summary]:
                     ),
                     write_calls=calls if dynamo else None,
                     write_items=items if dynamo else None,
+                    read_calls=mine[-1].requests.get("BatchGetItem", (0, 0))[0],
+                    read_items=mine[-1].requests.get("BatchGetItem", (0, 0))[1],
                 )
             )
     return out
@@ -830,6 +859,12 @@ def print_report(
             f"{s.items_per_second_min:>6,.0f}-{s.items_per_second_max:<6,.0f} "
             f"{s.client_cpu_ms_per_item:>10.3f} {server:>12} {requests:>15}"
         )
+    for s in summaries:
+        if s.read_calls:
+            print(
+                f"  {s.system} {s.phase}: {s.read_calls:,} BatchGetItem requests read the stored "
+                f"versions of {s.read_items:,} items before writing"
+            )
     print()
     for row in ratio_rows:
         print(

@@ -56,15 +56,22 @@ def test_every_system_syncs_the_same_values(server: Dynalite, tmp_path: Path) ->
 
     runs, compared = run_round(data, 1, tmp_path / "round", server, sample_size=40)
 
-    assert compared == 2 * 4 * 5 * (40 + 2)  # two syncs, four systems, five features
+    assert compared == 3 * 4 * 5 * (40 + 2)  # three syncs, four systems, five features
     items = {(run.system, run.phase): run.items for run in runs}
     for system in (OURS_EMBEDDED, FEAST_SQLITE, OURS_DYNAMODB, FEAST_DYNAMODB):
         assert items[(system, "bootstrap")] == 120
         assert items[(system, "incremental")] == 12
+        assert items[(system, "resync")] == 120
     requests = {(run.system, run.phase): write_requests(run.requests) for run in runs}
     assert requests[(OURS_DYNAMODB, "bootstrap")][1] == 120  # items sent, however batched
     assert requests[(FEAST_DYNAMODB, "bootstrap")] == (5, 120)  # BatchWriteItem, 25 a call
     assert requests[(FEAST_DYNAMODB, "incremental")] == (1, 12)
+    # A resync of unchanged rows: ours reads the 120 stored items (100 keys a request) and puts
+    # none; Feast's materialize writes them all again.
+    assert requests[(OURS_DYNAMODB, "resync")] == (0, 0)
+    resync = next(r for r in runs if (r.system, r.phase) == (OURS_DYNAMODB, "resync"))
+    assert resync.requests["BatchGetItem"] == (2, 120)
+    assert requests[(FEAST_DYNAMODB, "resync")] == (5, 120)
     assert all(run.server_cpu_seconds is not None for run in runs if run.requests)
 
 

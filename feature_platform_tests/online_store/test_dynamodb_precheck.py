@@ -113,7 +113,9 @@ def test_equal_versions_are_put_with_replace_equal_and_named_versions_are_replac
         pl.when(pl.col("user_id") == "u0").then(-1).otherwise(pl.col("size")).alias("size")
     )
     report = dynamodb_store.write(group, recomputed, replace_equal=True)
-    assert report.written == USERS  # a recomputation of the same version is the new truth
+    # A recomputation of the same version is the new truth where it differs, and only there.
+    assert (report.written, report.skipped_stale) == (1, USERS - 1)
+    assert calls["PutItem"] == 1
     assert _stored(dynamodb_store, group, range(1))["u0"] == -1
 
     calls.clear()

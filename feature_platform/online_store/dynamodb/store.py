@@ -21,6 +21,7 @@ exponential backoff; running out of attempts raises rather than returning silent
 
 from __future__ import annotations
 
+import decimal
 import random
 import threading
 import time
@@ -84,6 +85,33 @@ _VERSION_PROJECTION: Final = _Projection(
     {"#pk": PK_ATTRIBUTE, "#t": EVENT_TIME_COLUMN, "#c": CREATED_AT_COLUMN},
     consistent=True,
 )
+# Whole items, read strongly consistent: whether a put of the same version changes anything.
+_WHOLE_ITEMS: Final = _Projection("", {}, consistent=True)
+
+
+def _version_of(item: Mapping[str, Any]) -> Version | None:
+    try:
+        return int(item[EVENT_TIME_COLUMN]["N"]), int(item[CREATED_AT_COLUMN]["N"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _same_item(stored: Mapping[str, Any], item: Mapping[str, Any]) -> bool:
+    """Whether `stored` holds exactly `item`'s attributes and values.
+
+    DynamoDB keeps numbers as decimals and may return another spelling than the one sent
+    (``1.50`` as ``1.5``), so numbers are compared as decimals; anything else must be equal.
+    """
+    if stored.keys() != item.keys():
+        return False
+    for name, value in item.items():
+        held = stored[name]
+        if "N" in value and "N" in held:
+            if decimal.Decimal(value["N"]) != decimal.Decimal(held["N"]):
+                return False
+        elif held != value:
+            return False
+    return True
 
 
 class DynamoDBOnlineStore(OnlineStore):
@@ -181,26 +209,29 @@ class DynamoDBOnlineStore(OnlineStore):
     def _needing_put(
         self, table: str, requests: Sequence[_PutRequest], replace_equal: bool
     ) -> list[_PutRequest]:
-        """The requests whose conditional put would succeed against the stored versions now."""
+        """The requests whose conditional put would change the stored item now.
+
+        A put wins over an older stored version, over the version it names (`replaces`) and,
+        with `replace_equal`, over the same version; the last of these only changes something
+        when the stored item differs, so the whole item is read then (a strongly consistent
+        read of an item up to 4 KB costs the same as reading its version alone).
+        """
         pks = [item[PK_ATTRIBUTE]["S"] for item, _ in requests]
+        projection = _WHOLE_ITEMS if replace_equal else _VERSION_PROJECTION
         stored = {
-            found[PK_ATTRIBUTE]["S"]: (
-                int(found[EVENT_TIME_COLUMN]["N"]),
-                int(found[CREATED_AT_COLUMN]["N"]),
-            )
-            for found in self._batch_get(table, _VERSION_PROJECTION, pks)
-            # An item without a version (written by another tool) is left to the put's condition.
-            if EVENT_TIME_COLUMN in found and CREATED_AT_COLUMN in found
+            found[PK_ATTRIBUTE]["S"]: found for found in self._batch_get(table, projection, pks)
         }
         needed = []
         for (item, replaces), pk in zip(requests, pks, strict=True):
             current = stored.get(pk)
             version = (int(item[EVENT_TIME_COLUMN]["N"]), int(item[CREATED_AT_COLUMN]["N"]))
+            current_version = _version_of(current) if current is not None else None
             if (
                 current is None
-                or current < version
-                or (replace_equal and current == version)
-                or current == replaces
+                or current_version is None  # written by another tool: the condition decides
+                or current_version < version
+                or current_version == replaces
+                or (replace_equal and current_version == version and not _same_item(current, item))
             ):
                 needed.append((item, replaces))
         return needed
@@ -340,10 +371,11 @@ class DynamoDBOnlineStore(OnlineStore):
         for attempt in range(attempts):
             wanted: KeysAndAttributesTypeDef = {
                 "Keys": keys,
-                "ProjectionExpression": projection.expression,
-                "ExpressionAttributeNames": projection.names,
                 "ConsistentRead": projection.consistent,
             }
+            if projection.expression:
+                wanted["ProjectionExpression"] = projection.expression
+                wanted["ExpressionAttributeNames"] = projection.names
             response = self.client.batch_get_item(RequestItems={table: wanted})
             found += response.get("Responses", {}).get(table, [])
             unprocessed = response.get("UnprocessedKeys", {}).get(table)
