@@ -79,7 +79,9 @@ def backfill(args: argparse.Namespace) -> int:
             feature_groups,
             args.group,
             args.partitions,
-            home=home,
+            # Only an explicit --home replaces the deployment's store resource (its region and
+            # online store settings stay as the environment chose them).
+            home=home if args.home else None,
             allow_incomplete_inputs=args.allow_incomplete_inputs,
             on_run=lambda run: print(_summary(args.group, run), flush=True),
         )

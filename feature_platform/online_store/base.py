@@ -150,7 +150,10 @@ class OnlineStore(abc.ABC):
                 removed the row it had written online.
 
         Returns:
-            Counts of items written and skipped as stale.
+            Counts of items written and skipped as stale. A DynamoDB write of 100 items or more
+            reads the stored items first and counts one already stored with the same version
+            and values as skipped (it changes nothing), where a smaller write or the embedded
+            store rewrites it and counts it as written.
 
         Raises:
             InvalidFrameError: The frame breaks the group's contract or a DynamoDB limit

@@ -117,23 +117,28 @@ def run_backfill(
         ops={"__".join(key.path): FeatureRunConfig(allow_incomplete_inputs=allow_incomplete_inputs)}
     )
     runs = []
-    for run_keys in chunks(keys, by_name[group].backfill_partitions_per_run):
-        result = dg.materialize(
-            assets,
-            instance=instance or dg.DagsterInstance.get(),
-            resources=resources,
-            run_config=run_config,
-            tags={RANGE_START_TAG: run_keys[0], RANGE_END_TAG: run_keys[-1]},
-            raise_on_error=False,
-        )
-        run = BackfillRun(
-            run_keys[0], run_keys[-1], result.run_id, result.success, _failure(result)
-        )
-        runs.append(run)
-        if on_run is not None:
-            on_run(run)
-        if not result.success:
-            break
+    active = instance or dg.DagsterInstance.get()
+    try:
+        for run_keys in chunks(keys, by_name[group].backfill_partitions_per_run):
+            result = dg.materialize(
+                assets,
+                instance=active,
+                resources=resources,
+                run_config=run_config,
+                tags={RANGE_START_TAG: run_keys[0], RANGE_END_TAG: run_keys[-1]},
+                raise_on_error=False,
+            )
+            run = BackfillRun(
+                run_keys[0], run_keys[-1], result.run_id, result.success, _failure(result)
+            )
+            runs.append(run)
+            if on_run is not None:
+                on_run(run)
+            if not result.success:
+                break
+    finally:
+        if instance is None:  # made here: its storage connections end with the backfill
+            active.dispose()
     return runs
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import polars as pl
 import pytest
+from botocore.awsrequest import AWSResponse, HTTPHeaders
 
 from feature_platform.online_store import DynamoDBOnlineStore
 from feature_platform.online_store.base import OnlineWriteReport
@@ -168,3 +169,40 @@ def test_two_hundred_racing_writers_of_large_frames_leave_the_latest_rows(
     assert len(reports) == 200
     assert _stored(dynamodb_store, group, users) == {f"u{u}": 199 for u in users}
     assert sum(r.written for r in reports) < 200 * len(users) // 4  # most were skipped
+
+
+class _Body:
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._body
+
+
+def test_a_role_that_may_not_read_still_writes_and_stops_checking(
+    dynamodb_store: DynamoDBOnlineStore, calls: Counter[str]
+) -> None:
+    """A writer role without dynamodb:BatchGetItem (set up before the check existed): the write
+    is put whole, as before, and the store stops asking."""
+    group = profile_group()
+    dynamodb_store.ensure_table(group)
+    refused: list[str] = []
+
+    def access_denied(request: Any, **_: Any) -> Any:
+        """Answer in DynamoDB's place, as IAM does for a role without the permission."""
+        refused.append(request.url)
+        body = b'{"__type":"com.amazon.coral.service#AccessDeniedException","message":"no"}'
+        return AWSResponse(request.url, 400, HTTPHeaders(), _Body(body))
+
+    events = dynamodb_store.client.meta.events
+    events.register("before-send.dynamodb.BatchGetItem", access_denied)
+    try:
+        first = dynamodb_store.write(group, _frame(group, lambda u: 1, range(USERS)))
+        second = dynamodb_store.write(group, _frame(group, lambda u: 2, range(USERS)))
+    finally:
+        events.unregister("before-send.dynamodb.BatchGetItem", access_denied)
+
+    assert (first.written, second.written) == (USERS, USERS)
+    assert len(refused) == 1  # refused once: the second write does not ask again
+    assert calls["PutItem"] == 2 * USERS
+    assert _stored(dynamodb_store, group, range(USERS)) == {f"u{u}": 2 for u in range(USERS)}

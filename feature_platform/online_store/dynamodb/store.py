@@ -22,6 +22,7 @@ exponential backoff; running out of attempts raises rather than returning silent
 from __future__ import annotations
 
 import decimal
+import logging
 import random
 import threading
 import time
@@ -52,6 +53,8 @@ from feature_platform.specs import CREATED_AT_COLUMN, EVENT_TIME_COLUMN, Feature
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, KeysAndAttributesTypeDef
+
+logger = logging.getLogger(__name__)
 
 MAX_BATCH_GET_KEYS: Final = 100
 LATEST_WINS: Final = "attribute_not_exists(#pk) OR #t < :t OR (#t = :t AND #c < :c)"
@@ -132,6 +135,7 @@ class DynamoDBOnlineStore(OnlineStore):
         self._owns_client = client is None
         self.client: DynamoDBClient = client or self.settings.make_client()
         self._pools: dict[str, ThreadPoolExecutor] = {}
+        self._precheck_refused = False  # the role may not BatchGetItem: put without checking
         self._pool_lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -159,11 +163,9 @@ class DynamoDBOnlineStore(OnlineStore):
         condition = LATEST_OR_EQUAL_WINS if replace_equal else LATEST_WINS
         replacing = prepared.replacing or [None] * len(items)
         action = f"writing feature group {group.name!r}"
-        requests = list(zip(items, replacing, strict=True))
-        try:
-            requests = self._not_yet_current(table, requests, replace_equal)
-        except (ClientError, BotoCoreError) as exc:
-            raise translate(exc, action, table, "nothing was written") from exc
+        requests = self._not_yet_current(
+            table, list(zip(items, replacing, strict=True)), replace_equal
+        )
 
         def put(request: tuple[Item, Version | None]) -> bool:
             return self._put(table, *request, condition)
@@ -179,6 +181,32 @@ class DynamoDBOnlineStore(OnlineStore):
     def _not_yet_current(
         self, table: str, requests: list[_PutRequest], replace_equal: bool
     ) -> list[_PutRequest]:
+        """`_skip_current`, or all of `requests` when the check cannot be made.
+
+        The check only saves writes (every put is conditional anyway), so a role without
+        ``dynamodb:BatchGetItem``, read throttling or an oversized answer must not fail the
+        write: it is put whole, as before the check existed. A refused permission turns the
+        check off for this store, so the refusal is paid once.
+        """
+        if self._precheck_refused or len(requests) < MAX_BATCH_GET_KEYS:
+            return requests
+        try:
+            return self._skip_current(table, requests, replace_equal)
+        except (ClientError, BotoCoreError, OnlineStoreThrottledError) as exc:
+            if isinstance(exc, ClientError) and error_code(exc) == "AccessDeniedException":
+                self._precheck_refused = True
+            logger.warning(
+                "DynamoDB table %s: could not read the stored versions before writing (%s); "
+                "putting all %d items, each still conditional",
+                table,
+                exc,
+                len(requests),
+            )
+            return requests
+
+    def _skip_current(
+        self, table: str, requests: list[_PutRequest], replace_equal: bool
+    ) -> list[_PutRequest]:
         """`requests` without the items whose stored version already wins, when that pays.
 
         A conditional PutItem costs a write unit and ~1 ms of client and server CPU, also when
@@ -190,8 +218,6 @@ class DynamoDBOnlineStore(OnlineStore):
         condition failed at the moment of the (strongly consistent) read; every put that is
         sent is still conditional, so racing writers still leave the latest row.
         """
-        if len(requests) < MAX_BATCH_GET_KEYS:
-            return requests
         sample, rest = requests[:MAX_BATCH_GET_KEYS], requests[MAX_BATCH_GET_KEYS:]
         needed = self._needing_put(table, sample, replace_equal)
         if rest and len(sample) - len(needed) >= PRECHECK_WORTH_IT * len(sample):
