@@ -256,9 +256,21 @@ def open_feast(repo: Path, data: Dataset) -> tuple[Any, float]:
     return store, time.perf_counter() - started
 
 
+@dataclass(frozen=True)
+class Dynalite:
+    endpoint: str
+    pid: int
+
+    def cpu_seconds(self) -> float:
+        """The server's user + system CPU so far (``/proc/<pid>/stat`` fields 14 and 15)."""
+        stat = Path(f"/proc/{self.pid}/stat").read_text()
+        fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextlib.contextmanager
-def dynalite(log: Path) -> Iterator[str]:
-    """A dynalite server (in memory) on a free port of 127.0.0.1; its endpoint URL."""
+def dynalite(log: Path, table_delays: Sequence[str] = FAST_TABLES) -> Iterator[Dynalite]:
+    """A dynalite server (in memory) on a free port of 127.0.0.1: its endpoint and pid."""
     node = shutil.which("node")
     if node is None or not DYNALITE_CLI.exists():
         raise RuntimeError(
@@ -270,7 +282,7 @@ def dynalite(log: Path) -> Iterator[str]:
         port = int(sock.getsockname()[1])
     with log.open("w") as output:
         process = subprocess.Popen(
-            [node, str(DYNALITE_CLI), "--host", "127.0.0.1", "--port", str(port), *FAST_TABLES],
+            [node, str(DYNALITE_CLI), "--host", "127.0.0.1", "--port", str(port), *table_delays],
             stdout=output,
             stderr=subprocess.STDOUT,
         )
@@ -284,7 +296,7 @@ def dynalite(log: Path) -> Iterator[str]:
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"dynalite did not start: {log.read_text()}") from None
                 time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
+        yield Dynalite(f"http://127.0.0.1:{port}", process.pid)
     finally:
         process.terminate()
         try:
@@ -589,7 +601,8 @@ def main() -> None:
     }
     with tempfile.TemporaryDirectory(prefix="fp-online-bench-") as tmp:
         workdir = Path(tmp)
-        with dynalite(workdir / "dynalite.log") as endpoint:
+        with dynalite(workdir / "dynalite.log") as server:
+            endpoint = server.endpoint
             print(f"loading {args.users:,} users and {args.articles:,} articles", file=sys.stderr)
             embedded, embedded_load = open_ours(StoreConfig.embedded(workdir / "ours"), data)
             dynamodb, dynamodb_load = open_ours(dynamodb_config(workdir / "dyn", endpoint), data)

@@ -54,15 +54,12 @@ import contextlib
 import datetime as dt
 import json
 import os
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -70,7 +67,7 @@ from typing import Any, Protocol
 import numpy as np
 import polars as pl
 
-from benchmarks.online_reads import DYNALITE_CLI, same_value, versions
+from benchmarks.online_reads import Dynalite, dynalite, same_value, versions
 from feature_platform import Entity, Feature, FeatureGroup, FeatureStore, StoreConfig
 from feature_platform.online_store.dynamodb import DynamoDBOnlineStore
 from feature_platform.sync import SyncReport, sync_online
@@ -223,56 +220,6 @@ def write_requests(ops: Mapping[str, tuple[int, int]]) -> tuple[int, int]:
 
 
 # --- dynalite --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Dynalite:
-    endpoint: str
-    pid: int
-
-    def cpu_seconds(self) -> float:
-        """The server's user + system CPU so far (``/proc/<pid>/stat`` fields 14 and 15)."""
-        stat = Path(f"/proc/{self.pid}/stat").read_text()
-        fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-@contextlib.contextmanager
-def dynalite(log: Path) -> Iterator[Dynalite]:
-    """A dynalite server (in memory) on a free port of 127.0.0.1."""
-    node = shutil.which("node")
-    if node is None or not DYNALITE_CLI.exists():
-        raise RuntimeError(
-            "dynalite needs Node.js and its npm package: "
-            "npm ci --prefix feature_platform_tests/online_store/dynalite"
-        )
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [node, str(DYNALITE_CLI), "--host", "127.0.0.1", "--port", str(port), *INSTANT_TABLES],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"dynalite did not start: {log.read_text()}") from None
-                time.sleep(0.05)
-        yield Dynalite(f"http://127.0.0.1:{port}", process.pid)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 # --- systems ---------------------------------------------------------------------------------
@@ -938,7 +885,7 @@ def main() -> None:
     compared = 0
     with tempfile.TemporaryDirectory(prefix="fp-sync-bench-") as tmp:
         workdir = Path(tmp)
-        with dynalite(workdir / "dynalite.log") as server:
+        with dynalite(workdir / "dynalite.log", INSTANT_TABLES) as server:
             print(
                 f"[{_since(started)}] warm-up round: {args.warmup_entities:,} entities",
                 file=sys.stderr,

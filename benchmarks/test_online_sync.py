@@ -18,14 +18,13 @@ from pathlib import Path
 import pytest
 
 from benchmarks import online_sync
-from benchmarks.online_reads import DYNALITE_CLI
+from benchmarks.online_reads import DYNALITE_CLI, Dynalite, dynalite
 from benchmarks.online_sync import (
     CREDENTIALS,
     FEAST_DYNAMODB,
     FEAST_SQLITE,
     OURS_DYNAMODB,
     OURS_EMBEDDED,
-    Dynalite,
     backfill_requests,
     run_round,
     workload,
@@ -46,7 +45,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dynalite]:
     with pytest.MonkeyPatch.context() as patch:
         for name, value in CREDENTIALS.items():
             patch.setenv(name, os.environ.get(name, value))
-        with online_sync.dynalite(tmp_path_factory.mktemp("dynalite") / "log") as running:
+        with dynalite(
+            tmp_path_factory.mktemp("dynalite") / "log", online_sync.INSTANT_TABLES
+        ) as running:
             yield running
 
 
