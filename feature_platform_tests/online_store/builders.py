@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import polars as pl
+from botocore.awsrequest import AWSResponse, HTTPHeaders
 
 from feature_platform import Entity, Feature, FeatureGroup
 from feature_platform.dtypes import polars_dtype
 from feature_platform.online_store import DynamoDBSettings
+from feature_platform.online_store.base import OnlineWriteReport
 
 LOCAL_CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
 _prefixes = itertools.count()
@@ -77,3 +80,42 @@ def keys_frame(group: FeatureGroup, *rows: Sequence[Any]) -> pl.DataFrame:
     """A read request: one tuple of join-key values per row."""
     schema = {k: polars_dtype(group.entity.key_dtype(k)) for k in group.join_keys}
     return pl.DataFrame([list(row) for row in rows], schema=schema, orient="row")
+
+
+def race_writers(
+    offsets: Sequence[int], write: Callable[[int], OnlineWriteReport], timeout: float = 60
+) -> tuple[list[OnlineWriteReport], list[BaseException]]:
+    """Start one thread per offset, release them together, and collect reports and errors.
+
+    Errors are collected rather than raised in the threads, so a failure names its cause.
+    """
+    barrier = threading.Barrier(len(offsets))
+    reports: list[OnlineWriteReport] = []
+    errors: list[BaseException] = []
+
+    def writer(offset: int) -> None:
+        try:
+            barrier.wait()
+            reports.append(write(offset))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(offset,)) for offset in offsets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    return reports, errors
+
+
+class _Body:
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._body
+
+
+def dynamodb_answer(url: str, status: int, body: bytes) -> AWSResponse:
+    """A response given in DynamoDB's place from a botocore ``before-send`` handler."""
+    return AWSResponse(url, status, HTTPHeaders(), _Body(body))

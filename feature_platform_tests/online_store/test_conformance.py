@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import threading
 from collections.abc import Callable
 
 import polars as pl
@@ -29,7 +28,13 @@ from feature_platform.errors import (
     UnknownFeatureError,
 )
 from feature_platform.online_store import OnlineStore, OnlineWriteReport
-from feature_platform_tests.online_store.builders import T0, keys_frame, profile_group, write_frame
+from feature_platform_tests.online_store.builders import (
+    T0,
+    keys_frame,
+    profile_group,
+    race_writers,
+    write_frame,
+)
 
 FEATURES = ["count", "size", "ratio", "value", "status", "name", "date", "timestamp"]
 SECOND = dt.timedelta(seconds=1)
@@ -146,25 +151,12 @@ def test_concurrent_out_of_order_writers_leave_the_latest_event(online_store: On
     online_store.ensure_table(group)
     offsets = list(range(200))
     random.Random(7).shuffle(offsets)
-    barrier = threading.Barrier(len(offsets))
-    reports: list[OnlineWriteReport] = []
-    errors: list[BaseException] = []
 
-    def writer(offset: int) -> None:
-        frame = write_frame(
-            group, [{"user_id": "hot", "event_time": T0 + offset * SECOND, "size": offset}]
-        )
-        try:
-            barrier.wait()
-            reports.append(online_store.write(group, frame))
-        except BaseException as exc:  # reported below, so a failure names its cause
-            errors.append(exc)
+    def write(offset: int) -> OnlineWriteReport:
+        row = {"user_id": "hot", "event_time": T0 + offset * SECOND, "size": offset}
+        return online_store.write(group, write_frame(group, [row]))
 
-    threads = [threading.Thread(target=writer, args=(offset,)) for offset in offsets]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    reports, errors = race_writers(offsets, write)
 
     assert errors == []
     assert len(reports) == 200

@@ -7,12 +7,10 @@ failures are injected through botocore's event hooks, so the retried requests ar
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from botocore.awsrequest import AWSResponse, HTTPHeaders
 
 from feature_platform import Entity, Feature
 from feature_platform.errors import (
@@ -29,6 +27,7 @@ from feature_platform.online_store.writes import prepare_write
 from feature_platform_tests.conftest import MOTO_CREDENTIALS
 from feature_platform_tests.online_store.builders import (
     T0,
+    dynamodb_answer,
     dynamodb_settings,
     keys_frame,
     profile_group,
@@ -192,14 +191,6 @@ def test_unprocessed_keys_are_retried_until_served(
     ]  # only the requested feature is projected
 
 
-class _Body:
-    def __init__(self, body: bytes) -> None:
-        self._body = body
-
-    def stream(self, **_: Any) -> Iterator[bytes]:
-        yield self._body
-
-
 def test_transient_server_errors_are_retried(
     dynamodb_store: DynamoDBOnlineStore, dynalite_client: DynamoDBClient
 ) -> None:
@@ -213,7 +204,7 @@ def test_transient_server_errors_are_retried(
             return None
         failures[0] -= 1
         body = b'{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError"}'
-        return AWSResponse(request.url, 500, HTTPHeaders(), _Body(body))
+        return dynamodb_answer(request.url, 500, body)
 
     dynalite_client.meta.events.register("before-send.dynamodb.PutItem", fail_twice)
     try:

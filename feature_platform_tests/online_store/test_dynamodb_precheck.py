@@ -8,20 +8,24 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import polars as pl
 import pytest
-from botocore.awsrequest import AWSResponse, HTTPHeaders
 
 from feature_platform.online_store import DynamoDBOnlineStore
 from feature_platform.online_store.base import OnlineWriteReport
 from feature_platform.online_store.dynamodb.store import MAX_BATCH_GET_KEYS
 from feature_platform.specs import FeatureGroup
-from feature_platform_tests.online_store.builders import T0, profile_group, write_frame
+from feature_platform_tests.online_store.builders import (
+    T0,
+    dynamodb_answer,
+    profile_group,
+    race_writers,
+    write_frame,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -146,37 +150,17 @@ def test_two_hundred_racing_writers_of_large_frames_leave_the_latest_rows(
     dynamodb_store.write(group, _frame(group, lambda u: 190, users))
     offsets = list(range(200))
     random.Random(11).shuffle(offsets)
-    barrier = threading.Barrier(len(offsets))
-    reports: list[OnlineWriteReport] = []
-    errors: list[BaseException] = []
 
-    def writer(offset: int) -> None:
+    def write(offset: int) -> OnlineWriteReport:
         # Each writer's versions differ per entity, so the winner differs per entity too.
-        frame = _frame(group, lambda u: (offset + 7 * u) % 200, users)
-        try:
-            barrier.wait()
-            reports.append(dynamodb_store.write(group, frame))
-        except BaseException as exc:  # reported below, so a failure names its cause
-            errors.append(exc)
+        return dynamodb_store.write(group, _frame(group, lambda u: (offset + 7 * u) % 200, users))
 
-    threads = [threading.Thread(target=writer, args=(offset,)) for offset in offsets]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    reports, errors = race_writers(offsets, write, timeout=120)
 
     assert errors == []
     assert len(reports) == 200
     assert _stored(dynamodb_store, group, users) == {f"u{u}": 199 for u in users}
     assert sum(r.written for r in reports) < 200 * len(users) // 4  # most were skipped
-
-
-class _Body:
-    def __init__(self, body: bytes) -> None:
-        self._body = body
-
-    def stream(self, **_: Any) -> Iterator[bytes]:
-        yield self._body
 
 
 def test_a_role_that_may_not_read_still_writes_and_stops_checking(
@@ -192,7 +176,7 @@ def test_a_role_that_may_not_read_still_writes_and_stops_checking(
         """Answer in DynamoDB's place, as IAM does for a role without the permission."""
         refused.append(request.url)
         body = b'{"__type":"com.amazon.coral.service#AccessDeniedException","message":"no"}'
-        return AWSResponse(request.url, 400, HTTPHeaders(), _Body(body))
+        return dynamodb_answer(request.url, 400, body)
 
     events = dynamodb_store.client.meta.events
     events.register("before-send.dynamodb.BatchGetItem", access_denied)
