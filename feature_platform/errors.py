@@ -163,3 +163,15 @@ class NameClashError(InvalidSpecError):
 
     Raised before anything is created or written; the message names both and the rule.
     """
+
+
+class ExpectationFailedError(FeaturePlatformError):
+    """A window write failed strict expectations and was refused: nothing was committed.
+
+    The message names each failed expectation with counts and example values; `report` holds
+    the whole `ExpectationReport` (passed expectations too), for tools that show it.
+    """
+
+    def __init__(self, message: str, report: object = None) -> None:
+        super().__init__(message)
+        self.report = report

@@ -17,6 +17,15 @@ from typing import Any, Literal
 
 from feature_platform.dtypes import KEY_TYPES, canonical_dtype
 from feature_platform.errors import InvalidSpecError, UnknownFeatureError
+from feature_platform.expectations import (
+    ExpectationMode,
+    FeatureExpectation,
+    GroupExpectation,
+    expectation_from_dict,
+    expectation_to_dict,
+    feature_expectations,
+    group_expectations,
+)
 from feature_platform.identifiers import (
     RESERVED_COLUMNS,
     refuse_latest_suffix,
@@ -113,11 +122,13 @@ class Entity:
 
 @dataclass(frozen=True)
 class Feature:
-    """One typed feature column of a group."""
+    """One typed feature column of a group, and what its values are expected to be
+    (`feature_platform.expectations`: ranges, allowed values, a maximum null fraction)."""
 
     name: str
     dtype: Any
     description: str = ""
+    expectations: Sequence[FeatureExpectation] = ()
 
     def __post_init__(self) -> None:
         validate_identifier(self.name, "feature")
@@ -126,9 +137,25 @@ class Feature:
                 f"feature name {self.name!r} is reserved for the offline table; rename it"
             )
         object.__setattr__(self, "dtype", canonical_dtype(self.dtype))
+        expectations = feature_expectations(self.name, self.dtype, self.expectations)
+        object.__setattr__(self, "expectations", expectations)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "dtype": self.dtype, "description": self.description}
+        data = {"name": self.name, "dtype": self.dtype, "description": self.description}
+        if self.expectations:  # absent, not empty: specs stored before expectations stay equal
+            data["expectations"] = [expectation_to_dict(e) for e in self.expectations]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Feature:
+        dtype = canonical_dtype(data["dtype"])
+        stored = data.get("expectations", ())
+        return cls(
+            name=data["name"],
+            dtype=dtype,
+            description=data.get("description", ""),
+            expectations=[expectation_from_dict(e, dtype) for e in stored],  # type: ignore[misc]
+        )
 
 
 @dataclass(frozen=True)
@@ -150,6 +177,11 @@ class FeatureGroup:
         owner: Who answers for the group (an email or team).
         description: Shown in catalogs and the Dagster UI.
         tags: Free-form string labels for discovery.
+        expectations: The group's own expectations (`RowCountVsLastWeek`); features declare
+            theirs on the `Feature`.
+        expectation_mode: ``"strict"`` (a window write failing an expectation is refused and
+            nothing is committed) or ``"warn"`` (it commits and records the failures); an
+            expectation's own `mode` overrides it.
     """
 
     name: str
@@ -164,6 +196,8 @@ class FeatureGroup:
     owner: str | None = None
     description: str = ""
     tags: Mapping[str, str] = field(default_factory=dict)
+    expectations: Sequence[GroupExpectation] = ()
+    expectation_mode: ExpectationMode = "strict"
 
     def __post_init__(self) -> None:
         validate_identifier(self.name, "feature group")
@@ -233,6 +267,8 @@ class FeatureGroup:
             )
         object.__setattr__(self, "features", features)
         object.__setattr__(self, "tags", tags)
+        expectations = group_expectations(self.name, self.expectations, self.expectation_mode)
+        object.__setattr__(self, "expectations", expectations)
         object.__setattr__(self, "start", self._normalise_start(self.start))
 
     def _validate_source_columns(self, feature_names: set[str]) -> None:
@@ -330,7 +366,16 @@ class FeatureGroup:
             "owner": self.owner,
             "description": self.description,
             "tags": dict(self.tags),
-        }
+        } | self._expectations_dict()
+
+    def _expectations_dict(self) -> dict[str, Any]:
+        """Absent when left at the defaults, so specs stored before expectations stay equal."""
+        data: dict[str, Any] = {}
+        if self.expectations:
+            data["expectations"] = [expectation_to_dict(e) for e in self.expectations]
+        if self.expectation_mode != "strict":
+            data["expectation_mode"] = self.expectation_mode
+        return data
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
@@ -346,7 +391,7 @@ class FeatureGroup:
             return cls(
                 name=data["name"],
                 entity=Entity(**data["entity"]),
-                features=[Feature(**f) for f in data["features"]],
+                features=[Feature.from_dict(f) for f in data["features"]],
                 event_time=data.get("event_time", EVENT_TIME_COLUMN),
                 created_time=data.get("created_time"),
                 partitioning=data.get("partitioning", "daily"),
@@ -356,6 +401,11 @@ class FeatureGroup:
                 owner=data.get("owner"),
                 description=data.get("description", ""),
                 tags=data.get("tags", {}),
+                expectations=[
+                    expectation_from_dict(e, None)  # type: ignore[misc]
+                    for e in data.get("expectations", ())
+                ],
+                expectation_mode=data.get("expectation_mode", "strict"),
             )
         finally:
             _READING_STORED_SPEC.reset(token)

@@ -42,6 +42,7 @@ from feature_platform.identifiers import (
     refuse_latest_suffix,
     validate_identifier,
 )
+from feature_platform.offline_store.audit import audit_before_write
 from feature_platform.offline_store.catalog import open_catalog, table_location, table_properties
 from feature_platform.offline_store.reads import scan_table, utc_or_none
 from feature_platform.offline_store.schema import (
@@ -387,6 +388,9 @@ class FeatureStore:
         Raises:
             InvalidFrameError: (and subclasses) the frame does not fit the group; nothing written.
             InvalidWindowError: The window is reversed or naive.
+            ExpectationFailedError: The rows fail a strict expectation of the group; nothing
+                was committed. Failed warn expectations are committed and recorded in the
+                snapshot summary and in the result's `expectations`.
         """
         window = TimeWindow.of(start, end)
         # Pushed rows still buffered would otherwise land after the replacement, in its window.
@@ -395,8 +399,13 @@ class FeatureStore:
         group = applied_group(table)
         rows = prepare_frame(group, frame, window=window)
         self._check_storable_online(group, rows)
+        audit = audit_before_write(table, group, rows, window)  # strict failures raise here
         data = self._arrow_for(table, rows)
-        return replace_window(self._loader(name, table), data, EVENT_TIME_COLUMN, window)
+        recorded = audit.summary_properties() if audit else None
+        written = replace_window(
+            self._loader(name, table), data, EVENT_TIME_COLUMN, window, recorded
+        )
+        return replace(written, expectations=audit)
 
     def write(
         self,

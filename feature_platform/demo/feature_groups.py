@@ -4,6 +4,13 @@ Each transformation is a pure polars function of the source rows and the window,
 backfill needs. A row's event time is the entity's last event inside the window (the moment the
 aggregate became true) and its created time is the latest ingestion among the events it was
 computed from, so a rerun after late events arrive produces a correction that wins ties.
+
+The groups declare expectations a newcomer finds as asset checks on `features/<group>`: counts,
+rates and dwell times are never negative, categories are the app's, every article has one, and
+a day of engagement holds between half and twice the users of the same day a week earlier (a
+warning only: news has quiet days). The demo data meets them all. Rates have no upper bound of 1
+on purpose: a click can arrive before its late impression, so a window computed early may hold
+a rate above 1 until its rerun after the late events corrects it.
 """
 
 from __future__ import annotations
@@ -12,7 +19,15 @@ import datetime as dt
 
 import polars as pl
 
+from feature_platform.demo.click_events import CATEGORIES
 from feature_platform.demo.event_log import ClickEventLog
+from feature_platform.expectations import (
+    AllowedValues,
+    GroupExpectation,
+    MaxNullFraction,
+    RowCountVsLastWeek,
+    ValueRange,
+)
 from feature_platform.sources import FeatureGroupDefinition
 from feature_platform.specs import Entity, Feature, FeatureGroup, Partitioning
 from feature_platform.time_windows import TimeWindow
@@ -31,6 +46,7 @@ def _recsys_group(
     partitioning: Partitioning,
     ttl: dt.timedelta,
     description: str,
+    expectations: tuple[GroupExpectation, ...] = (),
 ) -> FeatureGroup:
     """A group of the news app's ranking model: what every demo group has in common.
 
@@ -49,34 +65,59 @@ def _recsys_group(
         owner="team:recsys",
         description=description,
         tags={"domain": "news", "pii": "false"},
+        expectations=expectations,
     )
+
+
+NON_NEGATIVE = ValueRange(min=0)
+CATEGORY = AllowedValues(CATEGORIES)
 
 
 USER_ENGAGEMENT = _recsys_group(
     "user_engagement",
     USER,
     [
-        Feature("impressions_1d", "int64", "Articles shown to the user in the day."),
-        Feature("clicks_1d", "int64", "Articles the user opened in the day."),
-        Feature("ctr_1d", "float64", "clicks_1d / impressions_1d; null without impressions."),
-        Feature("clicks_7d", "int64", "Articles opened in the 7 days up to the day's end."),
-        Feature("avg_dwell_7d", "float64", "Mean reading time of those clicks, seconds."),
-        Feature("top_category_7d", "string", "Most clicked category over 7 days."),
+        Feature(
+            "impressions_1d", "int64", "Articles shown to the user in the day.", [NON_NEGATIVE]
+        ),
+        Feature("clicks_1d", "int64", "Articles the user opened in the day.", [NON_NEGATIVE]),
+        Feature(
+            "ctr_1d",
+            "float64",
+            "clicks_1d / impressions_1d; null without impressions.",
+            [NON_NEGATIVE],
+        ),
+        Feature(
+            "clicks_7d",
+            "int64",
+            "Articles opened in the 7 days up to the day's end.",
+            [NON_NEGATIVE],
+        ),
+        Feature(
+            "avg_dwell_7d", "float64", "Mean reading time of those clicks, seconds.", [NON_NEGATIVE]
+        ),
+        Feature("top_category_7d", "string", "Most clicked category over 7 days.", [CATEGORY]),
     ],
     partitioning="daily",
     ttl=dt.timedelta(days=7),
     description="How much and what each user reads: inputs of the ranking model.",
+    expectations=(RowCountVsLastWeek(factor=2, mode="warn"),),
 )
 
 ARTICLE_POPULARITY = _recsys_group(
     "article_popularity",
     ARTICLE,
     [
-        Feature("impressions_24h", "int64", "Times the article was shown in the last 24 h."),
-        Feature("clicks_24h", "int64", "Times it was opened in the last 24 h."),
-        Feature("ctr_24h", "float64", "clicks_24h / impressions_24h."),
+        Feature(
+            "impressions_24h",
+            "int64",
+            "Times the article was shown in the last 24 h.",
+            [NON_NEGATIVE],
+        ),
+        Feature("clicks_24h", "int64", "Times it was opened in the last 24 h.", [NON_NEGATIVE]),
+        Feature("ctr_24h", "float64", "clicks_24h / impressions_24h.", [NON_NEGATIVE]),
         Feature("avg_dwell_24h", "float64", "Mean reading time of those clicks, seconds."),
-        Feature("category", "string", "Editorial category."),
+        Feature("category", "string", "Editorial category.", [CATEGORY, MaxNullFraction(0.0)]),
     ],
     partitioning="hourly",
     ttl=dt.timedelta(days=2),

@@ -15,8 +15,9 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import botocore.exceptions
 import pyarrow as pa
@@ -35,6 +36,9 @@ from feature_platform.errors import CommitConflictError
 from feature_platform.offline_store.guarded_append import guarded_append
 from feature_platform.offline_store.window_overwrite import overwrite_window
 from feature_platform.time_windows import TimeWindow
+
+if TYPE_CHECKING:
+    from feature_platform.offline_store.audit import ExpectationReport
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +78,8 @@ class WriteResult:
     metadata_location: str
     window: TimeWindow | None = None
     committed: bool = True
+    # The window's audit (`offline_store.audit`): None when the group declares no expectations.
+    expectations: ExpectationReport | None = None
 
     @property
     def empty(self) -> bool:
@@ -93,9 +99,11 @@ def replace_window(
     data: pa.Table,
     time_column: str,
     window: TimeWindow,
+    properties: Mapping[str, str] | None = None,
 ) -> WriteResult:
     """Replace every row of `window` with `data` in one atomic commit of one snapshot.
 
+    `properties` go into the snapshot summary (e.g. the expectations it failed in warn mode).
     An empty `data` deletes the window's rows (the window's content is now empty), and writes no
     data file. When neither old nor new rows exist, nothing is committed. A first write into an
     empty window is refused if a concurrent writer filled the window meanwhile: the retry then
@@ -107,7 +115,9 @@ def replace_window(
         candidates = _files_in(table, predicate)
         overwrite_window(table, data, predicate, tag, WRITE_ID_PROPERTY, candidates)
 
-    return _commit_with_retry(load_table, attempt, window=window, rows=data.num_rows)
+    return _commit_with_retry(
+        load_table, attempt, window=window, rows=data.num_rows, properties=properties
+    )
 
 
 def append(
@@ -142,6 +152,7 @@ def _commit_with_retry(
     window: TimeWindow | None,
     rows: int,
     write_id: str | None = None,
+    properties: Mapping[str, str] | None = None,
 ) -> WriteResult:
     """Run `operation` until it commits, on fresh table state after each conflict.
 
@@ -151,7 +162,7 @@ def _commit_with_retry(
     id: a commit that succeeded but reported failure (a lost response), or that a concurrent
     writer of the same write id made, is not applied twice.
     """
-    tag = {WRITE_ID_PROPERTY: write_id or uuid.uuid4().hex}
+    tag = {**(properties or {}), WRITE_ID_PROPERTY: write_id or uuid.uuid4().hex}
     conflicts = 0
     while True:
         try:

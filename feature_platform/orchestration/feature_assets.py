@@ -8,13 +8,22 @@ wipe) features, which no data check downstream can tell from real data.
 """
 
 import datetime as dt
+from collections.abc import Generator, Iterator
 from typing import TypedDict
 
 import dagster as dg
 from pydantic import Field
 
+from feature_platform.errors import ExpectationFailedError
+from feature_platform.offline_store.audit import ExpectationReport
+from feature_platform.offline_store.writes import WriteResult
 from feature_platform.orchestration.automation import after_upstream_updates
 from feature_platform.orchestration.completeness import InputCheck, check_inputs
+from feature_platform.orchestration.expectation_checks import (
+    expectation_check_results,
+    expectation_check_specs,
+    expectation_metadata,
+)
 from feature_platform.orchestration.metadata import column_schema, write_metadata
 from feature_platform.orchestration.partitions import (
     RANGE_END_TAG,
@@ -26,6 +35,7 @@ from feature_platform.orchestration.resources import FeatureStoreResource
 from feature_platform.sources import FeatureGroupDefinition
 from feature_platform.sources.base import partition_key, partition_windows
 from feature_platform.specs import PARTITION_WIDTH, FeatureGroup, Partitioning
+from feature_platform.store import FeatureStore
 from feature_platform.time_windows import TimeWindow
 
 FEATURES_PREFIX = "features"
@@ -104,12 +114,13 @@ def build_feature_group_definitions(definition: FeatureGroupDefinition) -> dg.De
             "online": group.online,
         },
         pool=f"iceberg_{group.name}",
+        check_specs=expectation_check_specs(group, feature_asset_key(group.name)),
     )
     def feature_group_asset(
         context: dg.AssetExecutionContext,
         config: FeatureRunConfig,
         feature_store: FeatureStoreResource,
-    ) -> dg.MaterializeResult[None]:
+    ) -> Iterator[dg.MaterializeResult[None] | dg.AssetCheckResult]:
         store = feature_store.get_store()
         store.apply(group)  # creates or evolves the table; commits no data
         windows = list(windows_in(context.partition_time_window, group.partitioning))
@@ -120,17 +131,15 @@ def build_feature_group_definitions(definition: FeatureGroupDefinition) -> dg.De
                 metadata={"missing_inputs": dg.MetadataValue.json(inputs.missing)},
                 allow_retries=False,
             )
-        results = []
-        for window in windows:
-            frame = definition.compute(store, window)
-            result = store.write_window(group.name, frame, window.start, window.end)
-            context.log.info(
-                f"{group.name} {window}: {result.rows_written} rows written, "
-                f"{result.rows_replaced} replaced"
-                + ("" if result.rows_written else " (empty window: no data file written)")
-            )
-            results.append(result)
-        return dg.MaterializeResult(metadata=write_metadata(results) | _input_metadata(inputs))
+        results, audits = yield from _write_windows(context, definition, store, windows)
+        yield dg.MaterializeResult(
+            metadata=write_metadata(results)
+            | _input_metadata(inputs)
+            | expectation_metadata(audits),
+            check_results=expectation_check_results(
+                context.asset_key, audits, context.selected_asset_check_keys
+            ),
+        )
 
     job = dg.define_asset_job(
         f"{group.name}_job",
@@ -140,6 +149,41 @@ def build_feature_group_definitions(definition: FeatureGroupDefinition) -> dg.De
     return dg.Definitions(
         assets=[feature_group_asset], jobs=[job], schedules=[_schedule(definition, job)]
     )
+
+
+def _write_windows(
+    context: dg.AssetExecutionContext,
+    definition: FeatureGroupDefinition,
+    store: FeatureStore,
+    windows: list[TimeWindow],
+) -> Generator[dg.AssetCheckResult, None, tuple[list[WriteResult], list[ExpectationReport]]]:
+    """Compute and replace each window in turn; the write results and expectation audits.
+
+    A window refused by a strict expectation ends the run without retries (the same rows would
+    be refused again), after reporting the expectation checks: the refused window's failures
+    with the audits of the windows committed before it.
+    """
+    group = definition.group
+    results, audits = [], list[ExpectationReport]()
+    for window in windows:
+        frame = definition.compute(store, window)
+        try:
+            result = store.write_window(group.name, frame, window.start, window.end)
+        except ExpectationFailedError as refused:
+            if isinstance(refused.report, ExpectationReport):
+                audits.append(refused.report)
+            yield from expectation_check_results(
+                context.asset_key, audits, context.selected_asset_check_keys
+            )
+            raise dg.Failure(description=str(refused), allow_retries=False) from refused
+        audits += [result.expectations] if result.expectations else []
+        context.log.info(
+            f"{group.name} {window}: {result.rows_written} rows written, "
+            f"{result.rows_replaced} replaced"
+            + ("" if result.rows_written else " (empty window: no data file written)")
+        )
+        results.append(result)
+    return results, audits
 
 
 CATCH_UP_PERIODS = 3  # how many past periods a tick still computes if they were waiting for input

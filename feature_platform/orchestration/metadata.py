@@ -30,6 +30,19 @@ def write_metadata(results: Sequence[WriteResult]) -> dict[str, dg.MetadataValue
     }
 
 
+def metadata_value(value: object) -> dg.MetadataValue:
+    """A plain value (a check's figures) as the metadata type the UI shows best."""
+    if isinstance(value, bool):
+        return dg.MetadataValue.bool(value)
+    if isinstance(value, int):
+        return dg.MetadataValue.int(value)
+    if isinstance(value, float):
+        return dg.MetadataValue.float(value)
+    if isinstance(value, list | dict):
+        return dg.MetadataValue.json(value)
+    return dg.MetadataValue.text("none" if value is None else str(value))
+
+
 def column_schema(group: FeatureGroup) -> dg.TableSchema:
     """The offline table's columns, shown on the asset's page."""
     columns = [

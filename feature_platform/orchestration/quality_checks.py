@@ -16,6 +16,7 @@ from pyiceberg.table import Table
 
 from feature_platform.offline_store import quality
 from feature_platform.orchestration.feature_assets import feature_asset_key
+from feature_platform.orchestration.metadata import metadata_value
 from feature_platform.orchestration.resources import FeatureStoreResource
 from feature_platform.sources import FeatureGroupDefinition
 from feature_platform.specs import PARTITION_WIDTH
@@ -115,22 +116,10 @@ def build_quality_checks(definition: FeatureGroupDefinition) -> list[dg.AssetChe
                 severity=(
                     dg.AssetCheckSeverity.ERROR if check.blocking else dg.AssetCheckSeverity.WARN
                 ),
-                metadata={name: _metadata(value) for name, value in outcome.facts.items()},
+                metadata={name: metadata_value(value) for name, value in outcome.facts.items()},
             )
 
     return [data_checks]
-
-
-def _metadata(value: object) -> dg.MetadataValue:
-    if isinstance(value, bool):
-        return dg.MetadataValue.bool(value)
-    if isinstance(value, int):
-        return dg.MetadataValue.int(value)
-    if isinstance(value, float):
-        return dg.MetadataValue.float(value)
-    if isinstance(value, list | dict):
-        return dg.MetadataValue.json(value)
-    return dg.MetadataValue.text("none" if value is None else str(value))
 
 
 def build_quality_definitions(definition: FeatureGroupDefinition) -> dg.Definitions:

@@ -126,20 +126,25 @@ def test_table_health_checks_on_every_feature_group(definitions: dg.Definitions)
         for key in definitions.resolve_asset_graph().asset_check_keys
     }
     groups = ("user_engagement", "article_popularity")
-    assert checks == {
-        (f"features/{group}", check)
-        for group in groups
-        for check in (
-            "few_small_files",
-            "few_snapshots",
-            "schema_matches_spec",
-            "no_null_join_keys",
-            "event_times_inside_partitions",
-            "no_duplicate_rows",
-            "no_empty_data_files",
-            "fresh",
-        )
-    } | {(f"snowflake/{group}", "snowflake_readable") for group in groups}
+    assert (
+        checks
+        == {
+            (f"features/{group}", check)
+            for group in groups
+            for check in (
+                "few_small_files",
+                "few_snapshots",
+                "schema_matches_spec",
+                "no_null_join_keys",
+                "event_times_inside_partitions",
+                "no_duplicate_rows",
+                "no_empty_data_files",
+                "fresh",
+            )
+        }
+        | {(f"snowflake/{group}", "snowflake_readable") for group in groups}
+        | DEMO_EXPECTATIONS
+    )
     blocking = {
         key.name
         for key in definitions.resolve_asset_graph().asset_check_keys
@@ -151,7 +156,32 @@ def test_table_health_checks_on_every_feature_group(definitions: dg.Definitions)
         "event_times_inside_partitions",
         "no_duplicate_rows",
         "no_empty_data_files",
-    }
+    } | {name for _, name in DEMO_EXPECTATIONS if name != "expect_row_count_vs_last_week"}
+
+
+# The demo groups' expectations (feature_platform/demo/feature_groups.py): strict ones block
+# downstream assets, the warn-mode row count does not.
+DEMO_EXPECTATIONS = {
+    ("features/user_engagement", f"expect_{name}")
+    for name in (
+        "impressions_1d_in_range",
+        "clicks_1d_in_range",
+        "ctr_1d_in_range",
+        "clicks_7d_in_range",
+        "avg_dwell_7d_in_range",
+        "top_category_7d_allowed_values",
+        "row_count_vs_last_week",
+    )
+} | {
+    ("features/article_popularity", f"expect_{name}")
+    for name in (
+        "impressions_24h_in_range",
+        "clicks_24h_in_range",
+        "ctr_24h_in_range",
+        "category_allowed_values",
+        "category_max_null_fraction",
+    )
+}
 
 
 def test_asset_descriptions_owners_and_schema_show_in_the_ui(definitions: dg.Definitions) -> None:
