@@ -49,6 +49,12 @@ from feature_platform.errors import (
     UnknownFeatureError,
     UnknownFeatureGroupError,
 )
+from feature_platform.expectations import (
+    AllowedValues,
+    MaxNullFraction,
+    RowCountVsLastWeek,
+    ValueRange,
+)
 from feature_platform.orchestration.resources import FeatureStoreResource
 from feature_platform.sql import SqlError, run_sql
 
@@ -668,6 +674,30 @@ SPEC_ROWS = [
         lambda s, t: FeatureGroup("g", USER, ONE_FEATURE, tags=["team"]),  # type: ignore[arg-type]
         InvalidSpecError,
         "tags must be a mapping",
+    ),
+    bad(
+        "Feature: a range on a string feature",
+        lambda s, t: Feature("segment", "string", expectations=[ValueRange(0, 1)]),
+        InvalidSpecError,
+        "feature 'segment': expectation in_range does not apply to a string feature",
+    ),
+    bad(
+        "Feature: allowed values of another type",
+        lambda s, t: Feature("clicks", "int64", expectations=[AllowedValues(["1", "2"])]),
+        InvalidSpecError,
+        "feature 'clicks': expectation allowed_values lists ['1', '2'], which are not int64",
+    ),
+    bad(
+        "Feature: a negative null fraction",
+        lambda s, t: Feature("clicks", "int64", expectations=[MaxNullFraction(-0.5)]),
+        InvalidSpecError,
+        "feature 'clicks': expectation max_null_fraction has fraction -0.5",
+    ),
+    bad(
+        "FeatureGroup: a row-count factor of 1",
+        lambda s, t: FeatureGroup("g", USER, ONE_FEATURE, expectations=[RowCountVsLastWeek(1)]),
+        InvalidSpecError,
+        "feature group 'g': expectation row_count_vs_last_week has factor 1",
     ),
 ]
 
