@@ -6,7 +6,8 @@ strict expectation failed, so nothing is committed and the table stays at its sn
 failures go with the commit: `summary_properties` records them in the snapshot summary, where
 `recorded_expectations` reads them back later. The window write path (`FeatureStore.write_window`,
 hence every `features/<group>` materialization) calls `audit_before_write`; a promotion of an
-experiment audits each window it publishes with `audit_window` and `enforce`.
+experiment judges every window it would publish first, with `audit_before_promote` (or
+`audit_window` and `enforce` per window).
 
 Streamed micro-batches (`FeatureStore.write`) are not audited: a batch is an arbitrary slice of a
 window, so its null fraction and row count say nothing about the window, and refusing a push
@@ -16,7 +17,7 @@ would drop or block a stream. The window's next write audits those rows with the
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +34,7 @@ from feature_platform.expectations import (
     RowCountVsLastWeek,
     ValueRange,
 )
-from feature_platform.offline_store.window_counts import previous_week_rows
+from feature_platform.offline_store.window_counts import previous_week_rows, week_earlier
 from feature_platform.specs import FeatureGroup
 from feature_platform.time_windows import TimeWindow
 
@@ -206,6 +207,33 @@ def audit_before_write(
     needs_count = any(isinstance(e, RowCountVsLastWeek) for e in group.expectations)
     earlier = previous_week_rows(table, group, window) if needs_count else None
     return enforce(audit_window(group, rows, window, previous_week_rows=earlier))
+
+
+def audit_before_promote(
+    main: Table, group: FeatureGroup, frames: Iterable[tuple[TimeWindow, pl.DataFrame]]
+) -> list[ExpectationReport]:
+    """Every window an experiment would publish, judged before any of them is.
+
+    Each row count is compared with what the same window a week earlier would hold after the
+    promotion: the experiment's own rows when it rewrote that window too, else main's.
+
+    Raises:
+        ExpectationFailedError: A window fails a strict expectation; the message names every
+            such window and its failures, and nothing should be promoted.
+    """
+    given = list(frames)
+    heights = {window: frame.height for window, frame in given}
+    needs_count = any(isinstance(e, RowCountVsLastWeek) for e in group.expectations)
+    reports = []
+    for window, frame in given:
+        earlier = heights.get(week_earlier(window)) if needs_count else None
+        if needs_count and earlier is None:
+            earlier = previous_week_rows(main, group, window)
+        reports.append(audit_window(group, frame, window, previous_week_rows=earlier or None))
+    refused = [report for report in reports if report.strict_failures]
+    if refused:
+        raise ExpectationFailedError("\n".join(r.message() for r in refused), refused[0])
+    return reports
 
 
 def recorded_expectations(snapshot: Snapshot | None) -> dict[str, Any] | None:

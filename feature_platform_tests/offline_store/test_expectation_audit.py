@@ -19,6 +19,7 @@ from feature_platform.expectations import (
     ValueRange,
 )
 from feature_platform.offline_store.audit import (
+    audit_before_promote,
     audit_window,
     enforce,
     recorded_expectations,
@@ -268,3 +269,27 @@ def test_audit_window_and_enforce_judge_any_frame() -> None:
     # A frame lacking a feature column holds nulls there.
     empty = audit_window(GROUP, _good().drop("ctr"), window, previous_week_rows=None)
     assert [r.check_name for r in empty.failures] == ["expect_ctr_max_null_fraction"]
+
+
+def test_a_promotion_judges_every_window_before_publishing_any(store: FeatureStore) -> None:
+    store.apply(GROUP)
+    store.write_window("user_stats", _good(users=10), DAY_START, NEXT_DAY)
+    main = store.table("user_stats")
+    day, later = TimeWindow(DAY_START, NEXT_DAY), TimeWindow(DAY_START + WEEK, NEXT_DAY + WEEK)
+
+    def branch(window: TimeWindow, users: int) -> tuple[TimeWindow, pl.DataFrame]:
+        return window, prepare_frame(GROUP, _good(window.start, users), window=window)
+
+    # Alone, the later window compares with main's 10 rows a week earlier.
+    (report,) = audit_before_promote(main, GROUP, [branch(later, 9)])
+    assert report.passed
+    assert report.results[-1].detail == "9 rows, 10 a week earlier (allowed 5 to 20)"
+    # With the experiment's own 4 rows for that day, 9 rows a week on is too many.
+    with pytest.raises(ExpectationFailedError, match="9 rows, 4 a week earlier") as refused:
+        audit_before_promote(main, GROUP, [branch(day, 4), branch(later, 9)])
+    assert refused.value.report.window == later
+    bad = (later, prepare_frame(GROUP, user_frame(later.start), window=later))
+    with pytest.raises(ExpectationFailedError, match="expect_clicks_in_range") as refused:
+        audit_before_promote(main, GROUP, [branch(day, 10), bad])
+    assert str(refused.value).count("feature group 'user_stats', window") == 1
+    assert store.table("user_stats").metadata_location == main.metadata_location
