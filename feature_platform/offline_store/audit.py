@@ -161,8 +161,8 @@ def audit_window(
         frame: The window's rows as they would be committed (the group's feature columns;
             `prepare_frame` output, or rows read back from a branch).
         window: The window the rows replace.
-        previous_week_rows: Rows of the same window a week earlier (`previous_week_rows`), or
-            None when there is nothing to compare with: the row count is then skipped.
+        previous_week_rows: Rows of the same window a week earlier (`previous_week_rows`); None
+            or 0 when there is nothing to compare with: the row count is then skipped.
     """
     results = []
     for feature, expectation in declared(group):
@@ -229,7 +229,7 @@ def audit_before_promote(
         earlier = heights.get(week_earlier(window)) if needs_count else None
         if needs_count and earlier is None:
             earlier = previous_week_rows(main, group, window)
-        reports.append(audit_window(group, frame, window, previous_week_rows=earlier or None))
+        reports.append(audit_window(group, frame, window, previous_week_rows=earlier))
     refused = [report for report in reports if report.strict_failures]
     if refused:
         raise ExpectationFailedError("\n".join(r.message() for r in refused), refused[0])
@@ -309,7 +309,7 @@ def _null_fraction(
 
 
 def _row_count(expectation: RowCountVsLastWeek, rows: int, earlier: int | None) -> dict[str, Any]:
-    if earlier is None:
+    if not earlier:  # None or 0: no rows to compare with
         return {
             "passed": True,
             "detail": f"{rows} rows; skipped: no rows in the same window a week earlier",

@@ -157,7 +157,7 @@ def engagement_rows(day: dt.datetime, users: list[str], clicks_7d: int) -> pl.Da
             "ctr_1d": [0.2] * count,
             "clicks_7d": [clicks_7d] * count,
             "avg_dwell_7d": [30.0] * count,
-            "top_category_7d": ["sport"] * count,
+            "top_category_7d": ["sports"] * count,
         }
     )
 
