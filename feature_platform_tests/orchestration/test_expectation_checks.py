@@ -32,6 +32,8 @@ GROUP = FeatureGroup(
     start="2026-11-01",
 )
 KEY = feature_asset_key("page_stats")
+RANGE_START = "dagster/asset_partition_range_start"
+RANGE_END = "dagster/asset_partition_range_end"
 CHECKS = ["expect_views_in_range", "expect_kind_allowed_values", "expect_row_count_vs_last_week"]
 
 
@@ -62,16 +64,18 @@ def instance() -> dg.DagsterInstance:
 
 
 def _materialize(
-    tmp_path: Path, day: str, instance: dg.DagsterInstance
+    tmp_path: Path, day: str, instance: dg.DagsterInstance, last: str | None = None
 ) -> dg.ExecuteInProcessResult:
+    """One partition, or with `last` the range `day...last` in one run (as a backfill's)."""
     source = ParquetSource(str(tmp_path / "raw"), partitioning="daily", start="2026-11-01")
     definitions = build_definitions([FeatureGroupDefinition(GROUP, per_day, source)])
+    span = {"partition_key": day} if last is None else {"tags": {RANGE_START: day, RANGE_END: last}}
     return dg.materialize(
         [definitions.get_assets_def(KEY)],
         resources={"feature_store": FeatureStoreResource(home=str(tmp_path / "home"))},
-        partition_key=day,
         instance=instance,
         raise_on_error=False,
+        **span,  # type: ignore[arg-type]
     )
 
 
@@ -185,3 +189,26 @@ def test_a_warn_failure_commits_and_is_recorded(
     recorded = recorded_expectations(store.table("page_stats").current_snapshot())
     assert recorded is not None
     assert [f["check"] for f in recorded["failed"]] == CHECKS[1:]
+
+
+def test_a_run_of_several_windows_reports_each_check_once_and_stops_at_a_refused_one(
+    tmp_path: Path, instance: dg.DagsterInstance
+) -> None:
+    _land(tmp_path / "raw", "2026-11-02", users=2)
+    _land(tmp_path / "raw", "2026-11-03", users=2, kind="tv")  # warn: written, recorded
+    _land(tmp_path / "raw", "2026-11-04", users=2, views=500)  # strict: refused
+    _land(tmp_path / "raw", "2026-11-05", users=2)  # never reached
+
+    result = _materialize(tmp_path, "2026-11-02", instance, last="2026-11-05")
+
+    assert not result.success
+    evaluations = _evaluations(result)
+    assert sorted(evaluations) == sorted(CHECKS)
+    kind = evaluations["expect_kind_allowed_values"].metadata
+    assert (kind["windows_checked"].value, kind["windows_failed"].value) == (3, 1)
+    assert [f["window"][:11] for f in kind["failures"].value] == ["[2026-11-03"]
+    views = evaluations["expect_views_in_range"]
+    assert not views.passed
+    assert [f["window"][:11] for f in views.metadata["failures"].value] == ["[2026-11-04"]
+    days = unbuffered_store(tmp_path / "home").read("page_stats").get_column("event_time").dt.date()
+    assert sorted(days.unique().to_list()) == [dt.date(2026, 11, 2), dt.date(2026, 11, 3)]
