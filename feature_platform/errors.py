@@ -163,3 +163,19 @@ class NameClashError(InvalidSpecError):
 
     Raised before anything is created or written; the message names both and the rule.
     """
+
+
+class UnknownExperimentError(FeaturePlatformError, KeyError):
+    """No feature group has a branch (or record) of the named experiment."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class EmptyExperimentError(FeaturePlatformError, ValueError):
+    """An experiment was asked to publish, but it rewrote no window of any group."""
+
+
+class PromotionConflictError(FeaturePlatformError):
+    """Main changed windows that an experiment also changed since its branch was made, so
+    promoting would silently drop main's newer rows; the message names the windows."""

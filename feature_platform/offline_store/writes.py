@@ -28,12 +28,13 @@ from pyiceberg.exceptions import (
 )
 from pyiceberg.expressions import And, BooleanExpression, GreaterThanOrEqual, LessThan
 from pyiceberg.table import FileScanTask, Table
+from pyiceberg.table.refs import MAIN_BRANCH
 from pyiceberg.table.snapshots import Snapshot
 from sqlalchemy.exc import OperationalError
 
 from feature_platform.errors import CommitConflictError
 from feature_platform.offline_store.guarded_append import guarded_append
-from feature_platform.offline_store.window_overwrite import overwrite_window
+from feature_platform.offline_store.window_overwrite import overwrite_window, scan_branch
 from feature_platform.time_windows import TimeWindow
 
 logger = logging.getLogger(__name__)
@@ -93,6 +94,7 @@ def replace_window(
     data: pa.Table,
     time_column: str,
     window: TimeWindow,
+    branch: str = MAIN_BRANCH,
 ) -> WriteResult:
     """Replace every row of `window` with `data` in one atomic commit of one snapshot.
 
@@ -100,12 +102,13 @@ def replace_window(
     data file. When neither old nor new rows exist, nothing is committed. A first write into an
     empty window is refused if a concurrent writer filled the window meanwhile: the retry then
     sees its rows and replaces them, so no snapshot ever holds the window twice.
+    With a `branch` (an experiment's), the window of that branch is replaced; main is untouched.
     """
     predicate = window_filter(time_column, window)
 
     def attempt(table: Table, tag: dict[str, str]) -> None:
-        candidates = _files_in(table, predicate)
-        overwrite_window(table, data, predicate, tag, WRITE_ID_PROPERTY, candidates)
+        candidates = _files_in(table, predicate, branch)
+        overwrite_window(table, data, predicate, tag, WRITE_ID_PROPERTY, candidates, branch)
 
     return _commit_with_retry(load_table, attempt, window=window, rows=data.num_rows)
 
@@ -129,10 +132,12 @@ def append(
     )
 
 
-def _files_in(table: Table, predicate: BooleanExpression) -> list[FileScanTask]:
+def _files_in(
+    table: Table, predicate: BooleanExpression, branch: str = MAIN_BRANCH
+) -> list[FileScanTask]:
     """The live data files that may hold rows of the window: a replace's look at the window,
-    on the table state its commit is validated against."""
-    return list(table.scan(row_filter=predicate).plan_files())
+    on the table state (of `branch`) its commit is validated against."""
+    return list(scan_branch(table, predicate, branch).plan_files())
 
 
 def _commit_with_retry(
