@@ -179,3 +179,8 @@ class EmptyExperimentError(FeaturePlatformError, ValueError):
 class PromotionConflictError(FeaturePlatformError):
     """Main changed windows that an experiment also changed since its branch was made, so
     promoting would silently drop main's newer rows; the message names the windows."""
+
+
+class ExperimentHistoryError(FeaturePlatformError):
+    """What an experiment changed can no longer be told from the table's history (its base
+    snapshot expired, or main was rolled back past it)."""

@@ -226,3 +226,25 @@ def experiment_view(table: Table, name: str) -> ExperimentView:
     if record is None and branch not in table.metadata.refs:
         return ExperimentView(MAIN_BRANCH, table.current_snapshot(), None)
     return ExperimentView(branch, table.snapshot_by_name(branch), record.spec if record else None)
+
+
+def experiment_lineage(table: Table) -> set[int]:
+    """Snapshots an open experiment needs, for snapshot expiry to keep.
+
+    Its branch's snapshots back to its base (which windows it rewrote) and main's back to that
+    base (which windows main changed since): expiring either would make promotion unable to
+    tell a conflict from none.
+    """
+    from pyiceberg.table.snapshots import ancestors_of
+
+    keep: set[int] = set()
+    main = table.current_snapshot()
+    for record in experiment_records(table).values():
+        for head in (table.snapshot_by_name(record.branch), main):
+            if head is None:
+                continue
+            for snapshot in ancestors_of(head, table.metadata):
+                keep.add(snapshot.snapshot_id)
+                if snapshot.snapshot_id == record.base_snapshot_id:
+                    break
+    return keep

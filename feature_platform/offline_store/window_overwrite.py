@@ -183,3 +183,47 @@ def _concat(table: Table, parts: list[pa.Table]) -> pa.Table:
 
     schema = table.schema().as_arrow()
     return pa.concat_tables([part.select(schema.names).cast(schema) for part in parts])
+
+
+def swap_window_files(
+    table: Table,
+    removed: list[DataFile],
+    added: list[DataFile],
+    window_filter: BooleanExpression,
+    properties: dict[str, str],
+    write_id_property: str,
+) -> bool:
+    """Replace a window's live files with existing data files in one snapshot, writing no data.
+
+    The promotion of an experiment: the files its branch holds for the window join main as
+    they are (only a manifest and a manifest list are written). Validated against raced commits
+    as a window replace is.
+
+    Returns:
+        Whether a snapshot was committed (nothing is when there is nothing to swap).
+
+    Raises:
+        ValidationException: A concurrent commit changed the window.
+    """
+    if not removed and not added:
+        return False
+    if removed and added:
+        operation = Operation.OVERWRITE
+    else:
+        operation = Operation.DELETE if removed else Operation.APPEND
+    with commit_snapshot(
+        table,
+        operation,
+        properties,
+        functools.partial(
+            refuse_window_conflicts,
+            window_filter=window_filter,
+            write_id_property=write_id_property,
+            write_id=properties[write_id_property],
+        ),
+    ) as commit:
+        for data_file in removed:
+            commit.remove(data_file)
+        for data_file in added:
+            commit.add(data_file)
+    return True

@@ -16,7 +16,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import botocore.exceptions
 import pyarrow as pa
@@ -27,6 +27,7 @@ from pyiceberg.exceptions import (
     ValidationException,
 )
 from pyiceberg.expressions import And, BooleanExpression, GreaterThanOrEqual, LessThan
+from pyiceberg.manifest import DataFile
 from pyiceberg.table import FileScanTask, Table
 from pyiceberg.table.refs import MAIN_BRANCH
 from pyiceberg.table.snapshots import Snapshot
@@ -34,7 +35,11 @@ from sqlalchemy.exc import OperationalError
 
 from feature_platform.errors import CommitConflictError
 from feature_platform.offline_store.guarded_append import guarded_append
-from feature_platform.offline_store.window_overwrite import overwrite_window, scan_branch
+from feature_platform.offline_store.window_overwrite import (
+    overwrite_window,
+    scan_branch,
+    swap_window_files,
+)
 from feature_platform.time_windows import TimeWindow
 
 logger = logging.getLogger(__name__)
@@ -111,6 +116,48 @@ def replace_window(
         overwrite_window(table, data, predicate, tag, WRITE_ID_PROPERTY, candidates, branch)
 
     return _commit_with_retry(load_table, attempt, window=window, rows=data.num_rows)
+
+
+FilePlan = Callable[[Table, BooleanExpression], tuple[list[DataFile], list[DataFile]]]
+
+
+def replace_window_files(
+    load_table: Callable[[], Table],
+    time_column: str,
+    window: TimeWindow,
+    plan: FilePlan,
+    properties: dict[str, str],
+) -> WriteResult:
+    """Replace `window`'s live files on main with existing data files, in one snapshot.
+
+    `plan` is called on the freshly loaded table of each attempt and returns the files to
+    remove and to add; it may raise to refuse (e.g. main changed the window meanwhile). Counts
+    in the result are the snapshot summary's: rows added and rows removed.
+    """
+    predicate = window_filter(time_column, window)
+
+    def attempt(table: Table, tag: dict[str, str]) -> None:
+        removed, added = plan(table, predicate)
+        swap_window_files(
+            table, removed, added, predicate, {**properties, **tag}, WRITE_ID_PROPERTY
+        )
+
+    result = _commit_with_retry(load_table, attempt, window=window, rows=0)
+    table = load_table()
+    mine = snapshots_of_write(table, _write_id_of(table, result.snapshot_id))
+    summary = mine[-1].summary.additional_properties if mine and mine[-1].summary else {}
+    return replace(
+        result,
+        rows_written=int(summary.get("added-records", 0)),
+        rows_replaced=int(summary.get("deleted-records", 0)),
+    )
+
+
+def _write_id_of(table: Table, snapshot_id: int | None) -> str:
+    snapshot = table.snapshot_by_id(snapshot_id) if snapshot_id is not None else None
+    if snapshot is None or snapshot.summary is None:
+        return ""
+    return snapshot.summary.additional_properties.get(WRITE_ID_PROPERTY, "")
 
 
 def append(
