@@ -15,10 +15,15 @@ from typing import TYPE_CHECKING
 
 from pyiceberg.expressions import AlwaysTrue
 from pyiceberg.manifest import DataFile
+from pyiceberg.table import Table
 
 from feature_platform.errors import UnknownExperimentError
 from feature_platform.experiments.state import GroupExperiment, load_group_experiment
-from feature_platform.offline_store.branches import drop_experiment, experiment_branch
+from feature_platform.offline_store.branches import (
+    drop_experiment,
+    experiment_branch,
+    experiment_records,
+)
 from feature_platform.offline_store.window_overwrite import scan_branch
 from feature_platform.time_windows import TimeWindow
 
@@ -108,6 +113,12 @@ def discard_experiment(store: FeatureStore, name: str) -> list[str]:
     if not dropped:
         raise UnknownExperimentError(f"experiment {name!r} was discarded meanwhile")
     return dropped
+
+
+def experiment_ages(table: Table, now: dt.datetime | None = None) -> dict[str, dt.timedelta]:
+    """The age of each experiment recorded on one group's table (read from its properties)."""
+    now = now or dt.datetime.now(dt.UTC)
+    return {name: now - record.created_at for name, record in experiment_records(table).items()}
 
 
 def stale_experiments(

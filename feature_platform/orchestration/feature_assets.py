@@ -13,6 +13,7 @@ from typing import TypedDict
 import dagster as dg
 from pydantic import Field
 
+from feature_platform.offline_store.branches import experiment_branch
 from feature_platform.orchestration.automation import after_upstream_updates
 from feature_platform.orchestration.completeness import InputCheck, check_inputs
 from feature_platform.orchestration.metadata import column_schema, write_metadata
@@ -29,6 +30,9 @@ from feature_platform.specs import PARTITION_WIDTH, FeatureGroup, Partitioning
 from feature_platform.time_windows import TimeWindow
 
 FEATURES_PREFIX = "features"
+# Materialization metadata naming the experiment a run wrote to: such a partition is not
+# materialized on main, so the schedule still computes it there.
+EXPERIMENT_METADATA = "experiment"
 
 
 def feature_asset_key(name: str) -> dg.AssetKey:
@@ -62,6 +66,14 @@ class FeatureRunConfig(dg.Config):
             "Compute windows even though part of their input has not arrived (the missing "
             "parts are recorded in the materialization metadata). Off: such a run fails and "
             "writes nothing."
+        ),
+    )
+    experiment: str = Field(
+        default="",
+        description=(
+            "Write the windows to this experiment (the Iceberg branch exp_<experiment> of the "
+            "group's table, made from main on first use) instead of main. Main, the online "
+            "store and Snowflake see nothing of it until `feature-platform experiment promote`."
         ),
     )
 
@@ -111,7 +123,11 @@ def build_feature_group_definitions(definition: FeatureGroupDefinition) -> dg.De
         feature_store: FeatureStoreResource,
     ) -> dg.MaterializeResult[None]:
         store = feature_store.get_store()
-        store.apply(group)  # creates or evolves the table; commits no data
+        experiment = config.experiment or None
+        if experiment is None:
+            store.apply(group)  # creates or evolves the table; commits no data
+        else:  # main must exist; a changed spec holds in the experiment only
+            store.apply(group, experiment=experiment)
         windows = list(windows_in(context.partition_time_window, group.partitioning))
         inputs = check_inputs(definition, store, context.instance, windows)
         if not inputs.complete and not config.allow_incomplete_inputs:
@@ -123,14 +139,22 @@ def build_feature_group_definitions(definition: FeatureGroupDefinition) -> dg.De
         results = []
         for window in windows:
             frame = definition.compute(store, window)
-            result = store.write_window(group.name, frame, window.start, window.end)
+            result = store.write_window(
+                group.name, frame, window.start, window.end, experiment=experiment
+            )
             context.log.info(
-                f"{group.name} {window}: {result.rows_written} rows written, "
+                f"{group.name} {window}"
+                + (f" (experiment {experiment})" if experiment else "")
+                + f": {result.rows_written} rows written, "
                 f"{result.rows_replaced} replaced"
                 + ("" if result.rows_written else " (empty window: no data file written)")
             )
             results.append(result)
-        return dg.MaterializeResult(metadata=write_metadata(results) | _input_metadata(inputs))
+        metadata = write_metadata(results) | _input_metadata(inputs)
+        if experiment is not None:
+            metadata[EXPERIMENT_METADATA] = dg.MetadataValue.text(experiment)
+            metadata["branch"] = dg.MetadataValue.text(experiment_branch(experiment))
+        return dg.MaterializeResult(metadata=metadata)
 
     job = dg.define_asset_job(
         f"{group.name}_job",
@@ -188,7 +212,7 @@ def _schedule(
         context: dg.ScheduleEvaluationContext, feature_store: FeatureStoreResource
     ) -> list[dg.RunRequest] | dg.SkipReason:
         tick = context.scheduled_execution_time.astimezone(dt.UTC)
-        done = context.instance.get_materialized_partitions(key)
+        done = _materialized_on_main(context.instance, key)
         store = feature_store.get_store()
         requests, waiting = [], []
         for unit in _recent_periods(tick, period, group.partitioning, group.start_time):
@@ -212,6 +236,22 @@ def _schedule(
         return dg.SkipReason("every recent partition is materialized")
 
     return materialize_when_complete
+
+
+def _materialized_on_main(instance: dg.DagsterInstance, key: dg.AssetKey) -> set[str]:
+    """Partitions materialized, less those whose latest materialization went to an experiment."""
+    done = instance.get_materialized_partitions(key)
+    latest = instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=key), limit=200)
+    seen: set[str] = set()
+    for record in latest.records:
+        materialization = record.asset_materialization
+        partition = record.partition_key
+        if materialization is None or partition is None or partition in seen:
+            continue
+        seen.add(partition)
+        if EXPERIMENT_METADATA in materialization.metadata:
+            done.discard(partition)
+    return set(done)
 
 
 def _recent_periods(
