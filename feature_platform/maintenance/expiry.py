@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pyiceberg.table import Table
-from pyiceberg.table.snapshots import Snapshot
+from pyiceberg.table.snapshots import Snapshot, ancestors_of
 
 from feature_platform.maintenance.files import (
     DeletionReport,
@@ -46,7 +46,11 @@ def snapshots_to_expire(
     now = now or dt.datetime.now(dt.UTC)
     cutoff_ms = int((now - policy.snapshot_retention).timestamp() * 1000)
     newest_first = sorted(table.snapshots(), key=lambda s: s.timestamp_ms, reverse=True)
-    protected = {s.snapshot_id for s in newest_first[: policy.retain_last]}
+    # The newest of main's line: a discarded experiment's snapshots, newer than main's, must
+    # not take these places (they would keep the experiment's files alive).
+    current = table.current_snapshot()
+    main_line = list(ancestors_of(current, table.metadata)) if current else []
+    protected = {s.snapshot_id for s in main_line[: policy.retain_last]}
     protected |= {ref.snapshot_id for ref in table.metadata.refs.values()}
     protected |= experiment_lineage(table)
     protected |= {s.snapshot_id for s in newest_first if s.timestamp_ms >= cutoff_ms}

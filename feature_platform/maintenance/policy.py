@@ -20,7 +20,7 @@ class MaintenancePolicy:
         target_file_bytes: Compaction writes files of about this size.
         dedupe: Also drop exact duplicate rows (same keys, event_time, created_at).
         snapshot_retention: Snapshots older than this are expired...
-        retain_last: ...except the newest `retain_last` ones, which are always kept.
+        retain_last: ...except the newest `retain_last` ones of main, which are always kept.
         orphan_min_age: Unreferenced files younger than this are left alone (in-flight writes).
         max_snapshots: The snapshot-count check warns above this.
         experiment_max_age: The experiments check warns about experiments older than this
