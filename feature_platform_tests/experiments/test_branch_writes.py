@@ -50,7 +50,8 @@ def test_a_write_in_an_experiment_leaves_main_untouched(store: FeatureStore) -> 
     independent = read_independently(after).sort("event_time").select(main_rows.columns)
     assert_frame_equal(independent, main_rows)
     record = experiment_record(after, "new_ctr")
-    assert record is not None and record.base_snapshot_id == before.current_snapshot().snapshot_id
+    assert record is not None
+    assert record.base_snapshot_id == before.current_snapshot().snapshot_id
 
 
 def test_reading_the_experiment_gives_its_windows_and_mains_others(store: FeatureStore) -> None:

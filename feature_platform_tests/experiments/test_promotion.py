@@ -69,7 +69,8 @@ def test_promotion_replaces_exactly_the_rewritten_windows_with_the_branchs_files
     assert len(promoted) == 2  # the branch's own files of days 1 and 2, now main's
     commits = [s for s in table.snapshots() if s.summary.get(PROMOTED_FROM_PROPERTY) == "exp_x"]
     assert [s.summary.operation.value for s in commits] == ["overwrite", "overwrite"]
-    assert "exp_x" not in table.refs() and store.experiments() == {}
+    assert "exp_x" not in table.refs()
+    assert store.experiments() == {}
 
 
 def test_a_window_main_changed_since_the_branch_is_refused_by_name(store: FeatureStore) -> None:
@@ -113,7 +114,8 @@ def test_discarded_experiments_files_are_reclaimed_by_expiry_and_orphan_removal(
     write_experiment(store, "x", [0, 1])
     summary = list_experiments(store)[0]
     assert [len(g.windows) for g in summary.groups] == [2]
-    assert summary.groups[0].data_files == 2 and summary.bytes > 0
+    assert summary.groups[0].data_files == 2
+    assert summary.bytes > 0
     branch_only = parquet_files(home) - main_files
     assert len(branch_only) == 2
     # While the experiment is open, expiry keeps the branch's head and the base it forked from.
