@@ -124,10 +124,8 @@ def build_feature_group_definitions(definition: FeatureGroupDefinition) -> dg.De
     ) -> dg.MaterializeResult[None]:
         store = feature_store.get_store()
         experiment = config.experiment or None
-        if experiment is None:
-            store.apply(group)  # creates or evolves the table; commits no data
-        else:  # main must exist; a changed spec holds in the experiment only
-            store.apply(group, experiment=experiment)
+        # Creates or evolves the table (no data); in an experiment, only the experiment's spec.
+        store.apply(group, experiment=experiment)
         windows = list(windows_in(context.partition_time_window, group.partitioning))
         inputs = check_inputs(definition, store, context.instance, windows)
         if not inputs.complete and not config.allow_incomplete_inputs:
@@ -143,18 +141,14 @@ def build_feature_group_definitions(definition: FeatureGroupDefinition) -> dg.De
                 group.name, frame, window.start, window.end, experiment=experiment
             )
             context.log.info(
-                f"{group.name} {window}"
-                + (f" (experiment {experiment})" if experiment else "")
-                + f": {result.rows_written} rows written, "
+                f"{group.name} {window}{f' (experiment {experiment})' if experiment else ''}: "
+                f"{result.rows_written} rows written, "
                 f"{result.rows_replaced} replaced"
                 + ("" if result.rows_written else " (empty window: no data file written)")
             )
             results.append(result)
-        metadata = write_metadata(results) | _input_metadata(inputs)
-        if experiment is not None:
-            metadata[EXPERIMENT_METADATA] = dg.MetadataValue.text(experiment)
-            metadata["branch"] = dg.MetadataValue.text(experiment_branch(experiment))
-        return dg.MaterializeResult(metadata=metadata)
+        extra = _input_metadata(inputs) | _experiment_metadata(experiment)
+        return dg.MaterializeResult(metadata=write_metadata(results) | extra)
 
     job = dg.define_asset_job(
         f"{group.name}_job",
@@ -167,6 +161,15 @@ def build_feature_group_definitions(definition: FeatureGroupDefinition) -> dg.De
 
 
 CATCH_UP_PERIODS = 3  # how many past periods a tick still computes if they were waiting for input
+
+
+def _experiment_metadata(experiment: str | None) -> dict[str, dg.MetadataValue]:
+    if experiment is None:
+        return {}
+    return {
+        EXPERIMENT_METADATA: dg.MetadataValue.text(experiment),
+        "branch": dg.MetadataValue.text(experiment_branch(experiment)),
+    }
 
 
 def _input_metadata(inputs: InputCheck) -> dict[str, dg.MetadataValue]:

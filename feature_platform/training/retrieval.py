@@ -100,12 +100,7 @@ def build_training_set(
         full_feature_names=full_feature_names,
         entity_columns=entities.columns,
     )
-    if isinstance(as_of, Mapping):
-        unrequested = sorted(set(as_of) - {request.group.name for request in requests})
-        if unrequested:
-            raise InvalidWindowError(
-                f"as_of names groups {unrequested} that no requested feature comes from"
-            )
+    _check_as_of_groups(as_of, {request.group.name for request in requests})
     snapshots = {
         request.group.name: views[request.group.name].snapshot
         if experiment is not None
@@ -132,6 +127,15 @@ def build_training_set(
         stats.append(group_stats)
     branches = {name: view.branch for name, view in views.items()}
     return TrainingSet(output, tuple(stats), branches)
+
+
+def _check_as_of_groups(as_of: AsOf | Mapping[str, AsOf] | None, requested: set[str]) -> None:
+    if isinstance(as_of, Mapping):
+        unrequested = sorted(set(as_of) - requested)
+        if unrequested:
+            raise InvalidWindowError(
+                f"as_of names groups {unrequested} that no requested feature comes from"
+            )
 
 
 def _snapshot_for(
