@@ -102,10 +102,9 @@ def _diff_group(part: GroupExperiment) -> list[FeatureDiff]:
     if not part.rewritten or part.head is None:
         return []
     row_filter = _windows_filter(part.rewritten)
-    keys = [*part.spec.join_keys, EVENT_TIME_COLUMN]
     branch = scan_table(
         part.table,
-        columns=[*keys, *part.spec.feature_names],
+        columns=list(part.spec.feature_names),
         time_column=EVENT_TIME_COLUMN,
         as_of=part.head.snapshot_id,
         row_filter=row_filter,
