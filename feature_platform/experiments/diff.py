@@ -181,11 +181,13 @@ def _numeric_diff(
     main_counts: list[int] = []
     new_counts: list[int] = []
     if len(both):
-        low, high = float(both.min()), float(both.max())
+        # The plot spans the central 99% of both sides; the tails count in the edge bins, so a
+        # few outliers do not squeeze the distribution into one bar.
+        low, high = (float(v) for v in np.quantile(both, [0.005, 0.995]))
         plot_edges = np.linspace(low, high if high > low else low + 1, PLOT_BINS + 1)
         bins = [f"{edge:.4g}" for edge in plot_edges[:-1]]
-        new_counts = np.histogram(new, plot_edges)[0].tolist()
-        main_counts = [] if old is None else np.histogram(old, plot_edges)[0].tolist()
+        new_counts = _plot_counts(new, plot_edges)
+        main_counts = [] if old is None else _plot_counts(old, plot_edges)
     return FeatureDiff(
         group,
         feature,
@@ -197,6 +199,11 @@ def _numeric_diff(
         main_counts,
         new_counts,
     )
+
+
+def _plot_counts(values: np.ndarray, edges: np.ndarray) -> list[int]:
+    clipped = np.clip(values, edges[0], edges[-1])
+    return [int(c) for c in np.histogram(clipped, edges)[0]]
 
 
 def _bin_counts(values: np.ndarray, edges: np.ndarray) -> list[int]:
