@@ -9,8 +9,8 @@ every reader of main (Snowflake, `sql`, the online sync, scheduled training sets
 of it until it is promoted.
 
 The record and the branch are created together, in one commit, on the first write. A table
-whose main has no snapshot yet gets the record only; the experiment's first write then creates
-the branch (pyiceberg makes a missing target branch with no parent).
+whose main has no snapshot yet cannot have experiments (Iceberg has nothing to branch from, and
+pyiceberg refuses writes to other branches of such a table).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from pyiceberg.table.refs import MAIN_BRANCH
 from pyiceberg.table.snapshots import Snapshot
 from pyiceberg.table.update.snapshot import ManageSnapshots
 
-from feature_platform.errors import CommitConflictError
+from feature_platform.errors import CommitConflictError, InvalidRequestError
 from feature_platform.identifiers import validate_identifier
 
 EXPERIMENT_BRANCH_PREFIX = "exp_"
@@ -123,6 +123,7 @@ def open_experiment(
 
     Raises:
         InvalidIdentifierError: `name` is not an identifier; nothing is created.
+        InvalidRequestError: Main has no snapshot to branch from; nothing is created.
         CommitConflictError: The table kept changing underneath every attempt.
     """
     branch = experiment_branch(name)
@@ -132,15 +133,21 @@ def open_experiment(
         if existing is not None:
             return existing
         main = table.current_snapshot()
+        if main is None:
+            raise InvalidRequestError(
+                f"cannot start experiment {name!r} on {'.'.join(table.name())}: its main has "
+                "no data yet, and an experiment is a branch of main's data (Iceberg branches "
+                "need a snapshot); write main's windows first"
+            )
         record = ExperimentRecord(
             name=name,
-            base_snapshot_id=main.snapshot_id if main else None,
+            base_snapshot_id=main.snapshot_id,
             created_at=now or dt.datetime.now(dt.UTC),
         )
         try:
             with table.transaction() as transaction:
                 transaction.set_properties({record.property_key: record.to_json()})
-                if main is not None and branch not in table.metadata.refs:
+                if branch not in table.metadata.refs:
                     with ManageSnapshots(transaction) as manage:
                         manage.create_branch(main.snapshot_id, branch)
             return record

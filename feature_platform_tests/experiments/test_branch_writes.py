@@ -26,7 +26,12 @@ from feature_platform_tests.experiments.builders import (
     group_with_extra_feature,
     write_experiment,
 )
-from feature_platform_tests.helpers import read_independently, unbuffered_store, user_group
+from feature_platform_tests.helpers import (
+    read_independently,
+    unbuffered_store,
+    user_frame,
+    user_group,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -138,3 +143,15 @@ def test_two_experiments_on_one_group_are_isolated(store: FeatureStore) -> None:
     assert clicks_by_day(store.read(GROUP, experiment="b"))["2026-11-10"][0] == 20
     assert clicks_by_day(store.read(GROUP))["2026-11-10"][0] == 0
     assert store.experiments() == {"a": [GROUP], "b": [GROUP]}
+
+
+def test_an_experiment_needs_data_on_main_to_branch_from(home: object) -> None:
+    store = unbuffered_store(home)
+    store.apply(user_group())
+    table = store.table(GROUP)
+    with pytest.raises(InvalidRequestError, match="main has no data yet"):
+        store.write_window(GROUP, user_frame(DAYS[0]), *day_window(0), experiment="early")
+    with pytest.raises(InvalidRequestError, match="main has no data yet"):
+        store.apply(group_with_extra_feature(), experiment="early")
+    assert store.table(GROUP).metadata_location == table.metadata_location
+    assert store.experiments() == {}
