@@ -83,6 +83,8 @@ def promote_experiment(
         extra = {SPEC_PROPERTY: part.spec.to_json()} if promoted_spec else None
         drop_experiment(loader, name, extra_properties=extra)
         if promoted_spec:
+            # Commits nothing offline (the spec is main's now); readies the online table.
+            store.apply(part.spec)
             report.specs_promoted.append(part.group)
     report.seconds = round(time.perf_counter() - started, 3)
     return report

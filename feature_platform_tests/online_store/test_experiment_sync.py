@@ -6,8 +6,10 @@ from __future__ import annotations
 import datetime as dt
 
 import polars as pl
+import pytest
 
-from feature_platform import FeatureStore
+from feature_platform import Feature, FeatureStore
+from feature_platform.errors import UnknownFeatureError
 from feature_platform.experiments.promotion import promote_experiment
 from feature_platform.sync import sync_online
 from feature_platform_tests.online_store.scores import (
@@ -16,6 +18,7 @@ from feature_platform_tests.online_store.scores import (
     day_rows,
     offline_latest_live,
     online_state,
+    scores_group,
     write_day,
 )
 
@@ -57,3 +60,22 @@ def test_experiments_stay_offline_until_promoted_then_sync_only_the_changed_enti
         "u3": (903, "d9"),
     }
     assert online_state(store, USERS, NOW) == offline_latest_live(store, NOW)
+
+
+def test_a_feature_added_in_an_experiment_reaches_the_online_store_once_promoted(
+    online_home: FeatureStore,
+) -> None:
+    store = online_home
+    write_day(store, 9, day_rows(9, range(4), 900))
+    cursor = sync_online(store, "scores", None, now=NOW).to_snapshot_id
+    wider = scores_group(features=[*scores_group().features, Feature("bonus", "int64")])
+    store.apply(wider, experiment="bonus")
+    start = dt.datetime(2026, 11, 9, tzinfo=dt.UTC)
+    rows = day_rows(9, range(4), 900, computed=1).with_columns(bonus=pl.col("score") * 10)
+    store.write_window("scores", rows, start, start + dt.timedelta(days=1), experiment="bonus")
+    with pytest.raises(UnknownFeatureError):
+        store.get_online_features(["scores:bonus"], [{"user_id": "u1"}], now=NOW)
+    promote_experiment(store, "bonus")
+    assert sync_online(store, "scores", cursor, now=NOW).items_written == 4
+    served = store.get_online_features(["scores:bonus"], [{"user_id": "u1"}], now=NOW)
+    assert served["bonus"].to_list() == [9010]
