@@ -140,3 +140,21 @@ def test_expiry_keeps_what_an_open_experiment_needs_to_tell_conflicts(
     report = promote_experiment(store, "x")  # no conflict: main never touched day 1
     assert report.overwritten == {}
     assert list(clicks_by_day(store.read(GROUP)).values())[1] == NEW
+
+
+def test_a_promotion_stopped_after_some_windows_completes_when_run_again(
+    store: FeatureStore,
+) -> None:
+    from feature_platform.experiments import promotion
+    from feature_platform.experiments.state import load_group_experiment
+
+    write_experiment(store, "x", [1, 2])
+    part = load_group_experiment(store.table(GROUP), "x")
+    assert part is not None
+    # The first window's commit landed, then the process stopped.
+    promotion._promote_window(lambda: store.table(GROUP), part, part.rewritten[0], False)
+    assert list(clicks_by_day(store.read(GROUP)).values())[1:3] == [NEW, OLD]
+    report = promote_experiment(store, "x")  # its own commit is no conflict
+    assert report.overwritten == {}
+    assert list(clicks_by_day(store.read(GROUP)).values())[1:3] == [NEW, NEW]
+    assert [r.committed for r in report.windows[GROUP]] == [False, True]
