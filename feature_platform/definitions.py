@@ -13,6 +13,7 @@ import dagster as dg
 from feature_platform.config import StoreConfig
 from feature_platform.errors import InvalidSpecError
 from feature_platform.orchestration.automation import automation_sensor
+from feature_platform.orchestration.experiment_checks import build_experiment_checks
 from feature_platform.orchestration.feature_assets import build_feature_group_definitions
 from feature_platform.orchestration.landing_sensors import build_landing_definitions
 from feature_platform.orchestration.maintenance_assets import build_maintenance_definitions
@@ -53,6 +54,7 @@ def build_definitions(
         *[build_feature_group_definitions(definition) for definition in feature_groups],
         *[build_maintenance_definitions(definition) for definition in feature_groups],
         *[build_quality_definitions(definition) for definition in feature_groups],
+        *[build_experiment_checks(definition) for definition in feature_groups],
         *[build_online_definitions(definition, online_kind) for definition in feature_groups],
         *[build_landing_definitions(definition) for definition in feature_groups],
         *[build_snowflake_definitions(definition) for definition in feature_groups],

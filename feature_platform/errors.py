@@ -175,3 +175,24 @@ class ExpectationFailedError(FeaturePlatformError):
     def __init__(self, message: str, report: object = None) -> None:
         super().__init__(message)
         self.report = report
+
+
+class UnknownExperimentError(FeaturePlatformError, KeyError):
+    """No feature group has a branch (or record) of the named experiment."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class EmptyExperimentError(FeaturePlatformError, ValueError):
+    """An experiment was asked to publish, but it rewrote no window of any group."""
+
+
+class PromotionConflictError(FeaturePlatformError):
+    """Main changed windows that an experiment also changed since its branch was made, so
+    promoting would silently drop main's newer rows; the message names the windows."""
+
+
+class ExperimentHistoryError(FeaturePlatformError):
+    """What an experiment changed can no longer be told from the table's history (its base
+    snapshot expired, or main was rolled back past it)."""

@@ -23,18 +23,22 @@ import polars as pl
 import pyarrow as pa
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import CommitFailedException, NoSuchNamespaceError, NoSuchTableError
+from pyiceberg.expressions import AlwaysFalse, BooleanExpression
 from pyiceberg.schema import Schema
 from pyiceberg.table import Table
+from pyiceberg.table.refs import MAIN_BRANCH
 
 from feature_platform.config import StoreConfig
 from feature_platform.errors import (
     CommitConflictError,
     ConfigurationError,
     FeatureNotOnlineError,
+    IncompatibleSchemaChangeError,
     InvalidRequestError,
     InvalidSpecError,
     NameClashError,
     StoreClosedError,
+    UnknownExperimentError,
     UnknownFeatureGroupError,
 )
 from feature_platform.identifiers import (
@@ -43,6 +47,14 @@ from feature_platform.identifiers import (
     validate_identifier,
 )
 from feature_platform.offline_store.audit import audit_before_write
+from feature_platform.offline_store.branches import (
+    experiment_branch,
+    experiment_record,
+    experiment_records,
+    experiment_view,
+    open_experiment,
+    record_experiment_spec,
+)
 from feature_platform.offline_store.catalog import open_catalog, table_location, table_properties
 from feature_platform.offline_store.reads import scan_table, utc_or_none
 from feature_platform.offline_store.schema import (
@@ -225,8 +237,11 @@ class FeatureStore:
 
     # --- definitions -------------------------------------------------------------------------
 
-    def apply(self, group: FeatureGroup) -> ApplyResult:
+    def apply(self, group: FeatureGroup, *, experiment: str | None = None) -> ApplyResult:
         """Create the group's offline table, or evolve it to match a changed spec.
+
+        With an `experiment`, the changed spec holds in that experiment only (see
+        `_apply_in_experiment`); main's spec, and everything reading main, is unchanged.
 
         Raises:
             IncompatibleSchemaChangeError: The change cannot be made in place (see
@@ -239,6 +254,8 @@ class FeatureStore:
                 f"apply takes a FeatureGroup, not {type(group).__name__}; build one with "
                 "FeatureGroup(name, entity, features, ...)"
             )
+        if experiment is not None:
+            return self._apply_in_experiment(group, experiment)
         result = self._apply_offline(group)
         if "_online_reader" in self.__dict__:
             self._online_reader.invalidate()
@@ -246,6 +263,42 @@ class FeatureStore:
             self.online.ensure_table(group)
             return replace(result, online_table_ready=True)
         return result
+
+    def _apply_in_experiment(self, group: FeatureGroup, experiment: str) -> ApplyResult:
+        """Apply a changed spec in an experiment only.
+
+        Iceberg schemas are table-wide: a feature added here becomes a column of the table, null
+        in every main row, but main's spec (what reads, the online sync and Snowflake's latest
+        view select) stays as it is until promotion. Type changes would change main's column
+        too, so they are refused.
+
+        Raises:
+            UnknownFeatureGroupError: The group is not applied on main yet.
+            IncompatibleSchemaChangeError: The spec changes a type, keys or partitioning.
+        """
+        experiment_branch(experiment)  # a bad name changes nothing
+        table = self._table(group.name)
+        main = applied_group(table)
+        evolution = plan_evolution(table.schema(), main, group)
+        if evolution.promoted:
+            raise IncompatibleSchemaChangeError(
+                f"feature group {group.name!r}: experiment {experiment!r} changes the type of "
+                f"{list(evolution.promoted)}, which would change main's table too (Iceberg "
+                "schemas are table-wide); add the feature under a new name in the experiment"
+            )
+        record = open_experiment(lambda: self._table(group.name), experiment)
+        if evolution.added:
+            schema = iceberg_schema(group)
+            with table.refresh().update_schema() as update:
+                for name in evolution.added:
+                    feature = group.feature(name)
+                    update.add_column(
+                        name, schema.find_field(name).field_type, doc=feature.description or None
+                    )
+        spec = None if group == main else group.to_json()
+        if spec != record.spec:
+            record_experiment_spec(lambda: self._table(group.name), record, spec)
+        return ApplyResult(group.name, created=False, evolution=evolution)
 
     def _apply_offline(self, group: FeatureGroup) -> ApplyResult:
         identifier = self._identifier(group.name)
@@ -380,30 +433,46 @@ class FeatureStore:
         frame: Any,
         start: dt.datetime | dt.date | str,
         end: dt.datetime | dt.date | str,
+        *,
+        experiment: str | None = None,
     ) -> WriteResult:
         """Atomically replace the rows of ``[start, end)`` with `frame`: the backfill primitive.
 
         Rerunning with the same frame gives the same table content. Never touches the online store.
+        With an `experiment`, the window of the group's branch ``exp_<experiment>`` is replaced
+        (the branch is made from main on first use) and main is untouched.
 
         Raises:
             InvalidFrameError: (and subclasses) the frame does not fit the group; nothing written.
             InvalidWindowError: The window is reversed or naive.
             ExpectationFailedError: The rows fail a strict expectation of the group; nothing
                 was committed. Failed warn expectations are committed and recorded in the
-                snapshot summary and in the result's `expectations`.
+                snapshot summary and in the result's `expectations`. Windows written into an
+                experiment are audited when it is promoted, not here.
+            InvalidIdentifierError: `experiment` is not an identifier; nothing written.
         """
         window = TimeWindow.of(start, end)
+        branch = MAIN_BRANCH if experiment is None else experiment_branch(experiment)
         # Pushed rows still buffered would otherwise land after the replacement, in its window.
         self._flush_pending(name)
         table = self._table(name)
-        group = applied_group(table)
+        group = applied_group(table) if experiment is None else self._group_in(table, experiment)
         rows = prepare_frame(group, frame, window=window)
         self._check_storable_online(group, rows)
-        audit = audit_before_write(table, group, rows, window)  # strict failures raise here
+        # Strict failures raise here; an experiment's windows are judged when it is promoted.
+        audit = audit_before_write(table, group, rows, window) if experiment is None else None
         data = self._arrow_for(table, rows)
         recorded = audit.summary_properties() if audit else None
+        if experiment is not None:
+            open_experiment(lambda: self._table(name), experiment)
+            table = self._table(name)
         written = replace_window(
-            self._loader(name, table), data, EVENT_TIME_COLUMN, window, recorded
+            self._loader(name, table),
+            data,
+            EVENT_TIME_COLUMN,
+            window,
+            properties=recorded,
+            branch=branch,
         )
         return replace(written, expectations=audit)
 
@@ -497,10 +566,17 @@ class FeatureStore:
         end: dt.datetime | dt.date | str | None = None,
         as_of: int | dt.datetime | str | None = None,
         features: list[str] | None = None,
+        *,
+        experiment: str | None = None,
     ) -> pl.DataFrame:
         """Rows with ``start <= event_time < end`` as of a snapshot id or timestamp (default: now).
 
-        Only the requested features (default: all) and the needed partitions are read.
+        Only the requested features (default: all) and the needed partitions are read. With an
+        `experiment`, the group's branch of it is read (main, if the experiment did not write
+        this group).
+
+        Raises:
+            UnknownExperimentError: No group has the experiment.
         """
         self._flush_pending(name)
         if isinstance(features, str):
@@ -509,6 +585,9 @@ class FeatureStore:
             )
         table = self._table(name)
         group = applied_group(table)
+        row_filter = None
+        if experiment is not None:
+            group, as_of, row_filter = self._experiment_read(table, experiment, as_of)
         wanted = list(group.feature_names if features is None else features)
         group.check_features(wanted)
         columns = [c for c in table_columns(group) if c not in group.feature_names] + wanted
@@ -519,6 +598,7 @@ class FeatureStore:
             start=utc_or_none(start, "start"),
             end=utc_or_none(end, "end"),
             as_of=as_of,
+            row_filter=row_filter,
         )
 
     def get_historical_features(
@@ -529,6 +609,7 @@ class FeatureStore:
         full_feature_names: bool = False,
         timestamp_column: str = DEFAULT_TIMESTAMP_COLUMN,
         as_of: AsOf | Mapping[str, AsOf] | None = None,
+        experiment: str | None = None,
     ) -> pl.DataFrame:
         """A point-in-time correct training frame: `features` as of each entity row's timestamp.
 
@@ -538,7 +619,8 @@ class FeatureStore:
         `full_feature_names`), null where a group has no row at or before the timestamp (within
         its ttl). `as_of` (a timestamp, or per group a snapshot id or timestamp) reads the tables
         as they were, to rebuild a training set exactly; `build_training_set` also returns the
-        snapshot ids used.
+        snapshot ids used. With an `experiment`, the groups it wrote are read from their branch
+        of it, the others from main.
         """
         return self.build_training_set(
             entity_df,
@@ -546,6 +628,7 @@ class FeatureStore:
             full_feature_names=full_feature_names,
             timestamp_column=timestamp_column,
             as_of=as_of,
+            experiment=experiment,
         ).frame
 
     def build_training_set(
@@ -557,9 +640,16 @@ class FeatureStore:
         timestamp_column: str = DEFAULT_TIMESTAMP_COLUMN,
         as_of: AsOf | Mapping[str, AsOf] | None = None,
         max_rows_per_read: int = DEFAULT_MAX_ROWS_PER_READ,
+        experiment: str | None = None,
     ) -> TrainingSet:
-        """`get_historical_features` plus the snapshot each group was read at and read counts."""
+        """`get_historical_features` plus the snapshot each group was read at and read counts.
+
+        Raises:
+            UnknownExperimentError: No group has `experiment`.
+        """
         self._flush_pending()
+        if experiment is not None:
+            self.require_experiment(experiment)
         return build_training_set(
             entity_df,
             features,
@@ -569,6 +659,7 @@ class FeatureStore:
             timestamp_column=timestamp_column,
             as_of=as_of,
             max_rows_per_read=max_rows_per_read,
+            experiment=experiment,
         )
 
     def table(self, name: str) -> Table:
@@ -607,6 +698,57 @@ class FeatureStore:
             features, entity_rows, full_feature_names=full_feature_names, now=now
         )
         return frame.to_dict(as_series=False)
+
+    # --- experiments ---------------------------------------------------------------------------
+
+    def experiments(self) -> dict[str, list[str]]:
+        """Every experiment of this store's groups, with the groups it wrote, sorted."""
+        found: dict[str, list[str]] = {}
+        for group in self.list_feature_groups():
+            for name in experiment_records(self._table(group.name)):
+                found.setdefault(name, []).append(group.name)
+        return dict(sorted(found.items()))
+
+    def require_experiment(self, experiment: str) -> list[str]:
+        """The groups of `experiment`.
+
+        Raises:
+            InvalidIdentifierError: The name is not an identifier.
+            UnknownExperimentError: No group has it; the message lists those that exist.
+        """
+        experiment_branch(experiment)
+        known = self.experiments()
+        if experiment not in known:
+            raise UnknownExperimentError(
+                f"unknown experiment {experiment!r}: no feature group has a branch "
+                f"{experiment_branch(experiment)!r}; known experiments: {sorted(known)} (an "
+                "experiment starts with write_window(..., experiment=name))"
+            )
+        return known[experiment]
+
+    def _group_in(self, table: Table, experiment: str) -> FeatureGroup:
+        """The group's spec in the experiment (main's, unless it was applied changed there)."""
+        record = experiment_record(table, experiment)
+        if record is not None and record.spec is not None:
+            return FeatureGroup.from_json(record.spec)
+        return applied_group(table)
+
+    def _experiment_read(
+        self, table: Table, experiment: str, as_of: int | dt.datetime | str | None
+    ) -> tuple[FeatureGroup, int | None, BooleanExpression | None]:
+        """The spec, snapshot and (for a branch with no snapshot yet: nothing) filter of a
+        read in an experiment."""
+        if as_of is not None:
+            raise InvalidRequestError(
+                "pass as_of or experiment, not both: an experiment is read at its branch's head"
+            )
+        view = experiment_view(table, experiment)
+        if view.branch == MAIN_BRANCH:
+            self.require_experiment(experiment)
+        group = FeatureGroup.from_json(view.spec) if view.spec else applied_group(table)
+        if view.snapshot is None:
+            return group, None, AlwaysFalse()
+        return group, view.snapshot.snapshot_id, None
 
     # --- internals -----------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from feature_platform.cli import (
     backfill,
     catalog_browsing,
     demo,
+    experiments,
     maintenance,
     online,
     scaffolding,
@@ -28,6 +29,7 @@ COMMAND_GROUPS = (
     snowflake,
     maintenance,
     training_sets,
+    experiments,
     online,
 )
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pyiceberg.table import Table
-from pyiceberg.table.snapshots import Snapshot
+from pyiceberg.table.snapshots import Snapshot, ancestors_of
 
 from feature_platform.maintenance.files import (
     DeletionReport,
@@ -28,6 +28,7 @@ from feature_platform.maintenance.files import (
     table_prefix,
 )
 from feature_platform.maintenance.policy import MaintenancePolicy
+from feature_platform.offline_store.branches import experiment_lineage
 from feature_platform.offline_store.writes import WRITE_ID_PROPERTY
 
 
@@ -40,13 +41,18 @@ class ExpiryReport(DeletionReport):
 def snapshots_to_expire(
     table: Table, policy: MaintenancePolicy, now: dt.datetime | None = None
 ) -> list[Snapshot]:
-    """Snapshots older than the retention, except the newest `retain_last`, the current one and
-    any a branch or tag points to."""
+    """Snapshots older than the retention, except the newest `retain_last`, the current one,
+    any a branch or tag points to, and those an open experiment needs (`experiment_lineage`)."""
     now = now or dt.datetime.now(dt.UTC)
     cutoff_ms = int((now - policy.snapshot_retention).timestamp() * 1000)
     newest_first = sorted(table.snapshots(), key=lambda s: s.timestamp_ms, reverse=True)
-    protected = {s.snapshot_id for s in newest_first[: policy.retain_last]}
+    # The newest of main's line: a discarded experiment's snapshots, newer than main's, must
+    # not take these places (they would keep the experiment's files alive).
+    current = table.current_snapshot()
+    main_line = list(ancestors_of(current, table.metadata)) if current else []
+    protected = {s.snapshot_id for s in main_line[: policy.retain_last]}
     protected |= {ref.snapshot_id for ref in table.metadata.refs.values()}
+    protected |= experiment_lineage(table)
     protected |= {s.snapshot_id for s in newest_first if s.timestamp_ms >= cutoff_ms}
     # The snapshots of one write (an overwrite's delete and append) go or stay together, so
     # time travel never meets half a write whose other half expired.

@@ -20,9 +20,11 @@ class MaintenancePolicy:
         target_file_bytes: Compaction writes files of about this size.
         dedupe: Also drop exact duplicate rows (same keys, event_time, created_at).
         snapshot_retention: Snapshots older than this are expired...
-        retain_last: ...except the newest `retain_last` ones, which are always kept.
+        retain_last: ...except the newest `retain_last` ones of main, which are always kept.
         orphan_min_age: Unreferenced files younger than this are left alone (in-flight writes).
         max_snapshots: The snapshot-count check warns above this.
+        experiment_max_age: The experiments check warns about experiments older than this
+            (their branches keep snapshots and files alive, and main moves under them).
     """
 
     small_file_bytes: int = 32 * MIB
@@ -33,6 +35,7 @@ class MaintenancePolicy:
     retain_last: int = 10
     orphan_min_age: dt.timedelta = dt.timedelta(days=3)
     max_snapshots: int = 500
+    experiment_max_age: dt.timedelta = dt.timedelta(days=14)
 
     def __post_init__(self) -> None:
         if self.small_file_bytes <= 0 or self.target_file_bytes < self.small_file_bytes:
@@ -43,3 +46,5 @@ class MaintenancePolicy:
             raise InvalidSpecError("retain_last must be at least 1 (the current snapshot)")
         if self.snapshot_retention < dt.timedelta(0) or self.orphan_min_age < dt.timedelta(0):
             raise InvalidSpecError("retention and orphan age must not be negative")
+        if self.experiment_max_age <= dt.timedelta(0):
+            raise InvalidSpecError("experiment_max_age must be positive")

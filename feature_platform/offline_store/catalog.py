@@ -130,7 +130,7 @@ def _report_landed(
 ) -> CommitTableResponse:
     """`commit_table`'s answer, or the table's metadata when a commit reported failed landed."""
     try:
-        return commit_table(table, requirements, updates)
+        return _commit_or_conflict(commit_table, table, requirements, updates)
     except (CommitFailedException, CommitStateUnknownException) as exc:
         try:
             landed = _landed(catalog, table, updates)
@@ -150,6 +150,32 @@ def _report_landed(
             exc,
         )
         return landed
+
+
+# What pyiceberg's metadata builder says when a snapshot's sequence number was taken meanwhile.
+_STALE_SEQUENCE_NUMBER = "Cannot add snapshot with sequence number"
+
+
+def _commit_or_conflict(
+    commit_table: CommitTable,
+    table: Table,
+    requirements: tuple[TableRequirement, ...],
+    updates: tuple[TableUpdate, ...],
+) -> CommitTableResponse:
+    """`commit_table`, with a commit that lost a race to another branch reported as a conflict.
+
+    A snapshot commit only asserts its own branch's head. When another branch (an experiment's,
+    or main while an experiment writes) committed since the snapshot was planned, the
+    requirements still hold, and applying the snapshot then fails with a `ValueError`: its
+    sequence number is taken. Nothing was applied, so this is `CommitFailedException`, on which
+    pyiceberg reloads the table and rebuilds the snapshot with a fresh sequence number.
+    """
+    try:
+        return commit_table(table, requirements, updates)
+    except ValueError as exc:
+        if _STALE_SEQUENCE_NUMBER not in str(exc):
+            raise
+        raise CommitFailedException(f"a commit to another branch came first: {exc}") from exc
 
 
 def _landed(

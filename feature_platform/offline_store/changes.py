@@ -9,7 +9,7 @@ Compactions rewrite the same rows into fewer files, so they change nothing.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from pyiceberg.conversions import from_bytes
 from pyiceberg.manifest import DataFile, ManifestEntryStatus
@@ -41,15 +41,41 @@ def windows_changed_since(
         of `current` (it expired, or the table was rolled back past it), or a changed data file
         has no event-time statistics.
     """
-    if since_snapshot_id is None or not is_ancestor_of(
-        current.snapshot_id, since_snapshot_id, table.metadata
-    ):
+    if since_snapshot_id is None:
+        return None
+    return windows_changed_between(table, since_snapshot_id, current, width)
+
+
+def windows_changed_between(
+    table: Table,
+    base_id: int | None,
+    head: Snapshot,
+    width: dt.timedelta,
+    ignore: Callable[[Mapping[str, str]], bool] | None = None,
+) -> list[TimeWindow] | None:
+    """The partition windows data files changed after `base_id` up to `head` (any branch's).
+
+    Args:
+        table: The offline table.
+        base_id: The snapshot to compare with (None: from the first snapshot of `head`'s line).
+        head: The newest snapshot, e.g. a branch's head.
+        width: The table's partition width.
+        ignore: Skips snapshots whose summary properties it accepts (e.g. the promotion of
+            the experiment asking), as compactions are skipped.
+
+    Returns:
+        The changed windows, sorted and distinct; None when they cannot be known: `base_id` is
+        not an ancestor of `head`, or a changed data file has no event-time statistics.
+    """
+    if base_id is not None and not is_ancestor_of(head.snapshot_id, base_id, table.metadata):
         return None
     ranges: list[tuple[int, int]] = []
-    for step in ancestors_between_ids(since_snapshot_id, current.snapshot_id, table.metadata):
+    for step in ancestors_between_ids(base_id, head.snapshot_id, table.metadata):
         summary = step.summary.additional_properties if step.summary else {}
         if summary.get(OPERATION_PROPERTY) == "compaction":
             continue  # rewrites the same rows into fewer files: nothing changed
+        if ignore is not None and ignore(summary):
+            continue
         for data_file in _files_changed_by(table, step):
             span = _event_time_span(table, data_file)
             if span is None:  # no statistics: treat everything as changed

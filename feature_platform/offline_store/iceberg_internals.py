@@ -57,6 +57,7 @@ from pyiceberg.manifest import DataFile
 from pyiceberg.schema import Schema
 from pyiceberg.table import CommitTableResponse, Table, Transaction
 from pyiceberg.table.metadata import TableMetadata
+from pyiceberg.table.refs import MAIN_BRANCH
 from pyiceberg.table.snapshots import Operation, Snapshot, Summary, ancestors_of
 from pyiceberg.table.update import TableRequirement, TableUpdate
 from pyiceberg.table.update.snapshot import _FastAppendFiles, _OverwriteFiles, _SnapshotProducer
@@ -194,6 +195,7 @@ def commit_snapshot(
     validation: Validation,
     *,
     append_only: bool = False,
+    branch: str = MAIN_BRANCH,
 ) -> Iterator[SnapshotCommit]:
     """Commit the files added and removed inside the block as one snapshot, on leaving it.
 
@@ -208,6 +210,7 @@ def commit_snapshot(
         properties: Snapshot summary properties.
         validation: Refuses the commit when a commit it raced with conflicts.
         append_only: Only adds files: a fast append, which keeps the parent's manifests unread.
+        branch: The branch the snapshot is committed to (an experiment's ``exp_<name>``).
     """
     with table.transaction() as transaction:
         producer_type: type[_ValidatedFastAppend | _ValidatedOverwrite]
@@ -222,6 +225,7 @@ def commit_snapshot(
             transaction=transaction,
             io=table.io,
             snapshot_properties=properties,
+            branch=branch,
         )
         producer.validation = validation
         with producer:

@@ -29,9 +29,10 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from pyiceberg.exceptions import CommitFailedException, ValidationException
-from pyiceberg.expressions import AlwaysTrue, BooleanExpression
+from pyiceberg.expressions import AlwaysFalse, AlwaysTrue, BooleanExpression
 from pyiceberg.manifest import DataFile
-from pyiceberg.table import FileScanTask, Table
+from pyiceberg.table import DataScan, FileScanTask, Table
+from pyiceberg.table.refs import MAIN_BRANCH
 from pyiceberg.table.snapshots import Operation
 
 from feature_platform.offline_store.guarded_append import refuse_if_write_committed, remove_unlanded
@@ -73,6 +74,7 @@ def overwrite_window(
     properties: dict[str, str],
     write_id_property: str,
     candidates: Iterable[FileScanTask] | None = None,
+    branch: str = MAIN_BRANCH,
 ) -> bool:
     """Replace the rows matching `window_filter` with `data` in one snapshot.
 
@@ -85,6 +87,8 @@ def overwrite_window(
         write_id_property: The summary property that holds the write id.
         candidates: The scan tasks of the live files that may hold rows of the window, planned
             on `table` (by default, planned here).
+        branch: The branch whose window is replaced (an experiment's); `candidates` must be
+            planned on it.
 
     Returns:
         Whether a snapshot was committed (nothing is, when the window held no rows and `data`
@@ -96,7 +100,7 @@ def overwrite_window(
     """
     check_schema_compatible(table, data)
     if candidates is None:
-        candidates = table.scan(row_filter=window_filter).plan_files()
+        candidates = scan_branch(table, window_filter, branch).plan_files()
     removed, kept = _plan_removals(table, window_filter, candidates)
     rows = data if kept is None else _concat(table, [data, kept])
     if not removed and rows.num_rows == 0:
@@ -120,6 +124,7 @@ def overwrite_window(
                 write_id_property=write_id_property,
                 write_id=write_id,
             ),
+            branch=branch,
         ) as commit:
             for data_file in removed:
                 commit.remove(data_file)
@@ -129,6 +134,17 @@ def overwrite_window(
         remove_unlanded(table, written)
         raise
     return True
+
+
+def scan_branch(table: Table, row_filter: BooleanExpression, branch: str) -> DataScan:
+    """A scan of `branch`'s head (main's current snapshot for main); a branch not made yet
+    scans nothing."""
+    if branch == MAIN_BRANCH:
+        return table.scan(row_filter=row_filter)
+    head = table.snapshot_by_name(branch)
+    if head is None:
+        return table.scan(row_filter=AlwaysFalse())
+    return table.scan(row_filter=row_filter, snapshot_id=head.snapshot_id)
 
 
 def _plan_removals(
@@ -167,3 +183,47 @@ def _concat(table: Table, parts: list[pa.Table]) -> pa.Table:
 
     schema = table.schema().as_arrow()
     return pa.concat_tables([part.select(schema.names).cast(schema) for part in parts])
+
+
+def swap_window_files(
+    table: Table,
+    removed: list[DataFile],
+    added: list[DataFile],
+    window_filter: BooleanExpression,
+    properties: dict[str, str],
+    write_id_property: str,
+) -> bool:
+    """Replace a window's live files with existing data files in one snapshot, writing no data.
+
+    The promotion of an experiment: the files its branch holds for the window join main as
+    they are (only a manifest and a manifest list are written). Validated against raced commits
+    as a window replace is.
+
+    Returns:
+        Whether a snapshot was committed (nothing is when there is nothing to swap).
+
+    Raises:
+        ValidationException: A concurrent commit changed the window.
+    """
+    if not removed and not added:
+        return False
+    if removed and added:
+        operation = Operation.OVERWRITE
+    else:
+        operation = Operation.DELETE if removed else Operation.APPEND
+    with commit_snapshot(
+        table,
+        operation,
+        properties,
+        functools.partial(
+            refuse_window_conflicts,
+            window_filter=window_filter,
+            write_id_property=write_id_property,
+            write_id=properties[write_id_property],
+        ),
+    ) as commit:
+        for data_file in removed:
+            commit.remove(data_file)
+        for data_file in added:
+            commit.add(data_file)
+    return True

@@ -16,7 +16,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import botocore.exceptions
@@ -28,13 +28,19 @@ from pyiceberg.exceptions import (
     ValidationException,
 )
 from pyiceberg.expressions import And, BooleanExpression, GreaterThanOrEqual, LessThan
+from pyiceberg.manifest import DataFile
 from pyiceberg.table import FileScanTask, Table
+from pyiceberg.table.refs import MAIN_BRANCH
 from pyiceberg.table.snapshots import Snapshot
 from sqlalchemy.exc import OperationalError
 
 from feature_platform.errors import CommitConflictError
 from feature_platform.offline_store.guarded_append import guarded_append
-from feature_platform.offline_store.window_overwrite import overwrite_window
+from feature_platform.offline_store.window_overwrite import (
+    overwrite_window,
+    scan_branch,
+    swap_window_files,
+)
 from feature_platform.time_windows import TimeWindow
 
 if TYPE_CHECKING:
@@ -100,6 +106,7 @@ def replace_window(
     time_column: str,
     window: TimeWindow,
     properties: Mapping[str, str] | None = None,
+    branch: str = MAIN_BRANCH,
 ) -> WriteResult:
     """Replace every row of `window` with `data` in one atomic commit of one snapshot.
 
@@ -108,16 +115,59 @@ def replace_window(
     data file. When neither old nor new rows exist, nothing is committed. A first write into an
     empty window is refused if a concurrent writer filled the window meanwhile: the retry then
     sees its rows and replaces them, so no snapshot ever holds the window twice.
+    With a `branch` (an experiment's), the window of that branch is replaced; main is untouched.
     """
     predicate = window_filter(time_column, window)
 
     def attempt(table: Table, tag: dict[str, str]) -> None:
-        candidates = _files_in(table, predicate)
-        overwrite_window(table, data, predicate, tag, WRITE_ID_PROPERTY, candidates)
+        candidates = _files_in(table, predicate, branch)
+        overwrite_window(table, data, predicate, tag, WRITE_ID_PROPERTY, candidates, branch)
 
     return _commit_with_retry(
         load_table, attempt, window=window, rows=data.num_rows, properties=properties
     )
+
+
+FilePlan = Callable[[Table, BooleanExpression], tuple[list[DataFile], list[DataFile]]]
+
+
+def replace_window_files(
+    load_table: Callable[[], Table],
+    time_column: str,
+    window: TimeWindow,
+    plan: FilePlan,
+    properties: dict[str, str],
+) -> WriteResult:
+    """Replace `window`'s live files on main with existing data files, in one snapshot.
+
+    `plan` is called on the freshly loaded table of each attempt and returns the files to
+    remove and to add; it may raise to refuse (e.g. main changed the window meanwhile). Counts
+    in the result are the snapshot summary's: rows added and rows removed.
+    """
+    predicate = window_filter(time_column, window)
+
+    def attempt(table: Table, tag: dict[str, str]) -> None:
+        removed, added = plan(table, predicate)
+        swap_window_files(
+            table, removed, added, predicate, {**properties, **tag}, WRITE_ID_PROPERTY
+        )
+
+    result = _commit_with_retry(load_table, attempt, window=window, rows=0)
+    table = load_table()
+    mine = snapshots_of_write(table, _write_id_of(table, result.snapshot_id))
+    summary = mine[-1].summary.additional_properties if mine and mine[-1].summary else {}
+    return replace(
+        result,
+        rows_written=int(summary.get("added-records", 0)),
+        rows_replaced=int(summary.get("deleted-records", 0)),
+    )
+
+
+def _write_id_of(table: Table, snapshot_id: int | None) -> str:
+    snapshot = table.snapshot_by_id(snapshot_id) if snapshot_id is not None else None
+    if snapshot is None or snapshot.summary is None:
+        return ""
+    return snapshot.summary.additional_properties.get(WRITE_ID_PROPERTY, "")
 
 
 def append(
@@ -139,10 +189,12 @@ def append(
     )
 
 
-def _files_in(table: Table, predicate: BooleanExpression) -> list[FileScanTask]:
+def _files_in(
+    table: Table, predicate: BooleanExpression, branch: str = MAIN_BRANCH
+) -> list[FileScanTask]:
     """The live data files that may hold rows of the window: a replace's look at the window,
-    on the table state its commit is validated against."""
-    return list(table.scan(row_filter=predicate).plan_files())
+    on the table state (of `branch`) its commit is validated against."""
+    return list(scan_branch(table, predicate, branch).plan_files())
 
 
 def _commit_with_retry(

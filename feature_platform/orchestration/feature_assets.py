@@ -16,6 +16,7 @@ from pydantic import Field
 
 from feature_platform.errors import ExpectationFailedError
 from feature_platform.offline_store.audit import ExpectationReport
+from feature_platform.offline_store.branches import experiment_branch
 from feature_platform.offline_store.writes import WriteResult
 from feature_platform.orchestration.automation import after_upstream_updates
 from feature_platform.orchestration.completeness import InputCheck, check_inputs
@@ -39,6 +40,9 @@ from feature_platform.store import FeatureStore
 from feature_platform.time_windows import TimeWindow
 
 FEATURES_PREFIX = "features"
+# Materialization metadata naming the experiment a run wrote to: such a partition is not
+# materialized on main, so the schedule still computes it there.
+EXPERIMENT_METADATA = "experiment"
 
 
 def feature_asset_key(name: str) -> dg.AssetKey:
@@ -72,6 +76,14 @@ class FeatureRunConfig(dg.Config):
             "Compute windows even though part of their input has not arrived (the missing "
             "parts are recorded in the materialization metadata). Off: such a run fails and "
             "writes nothing."
+        ),
+    )
+    experiment: str = Field(
+        default="",
+        description=(
+            "Write the windows to this experiment (the Iceberg branch exp_<experiment> of the "
+            "group's table, made from main on first use) instead of main. Main, the online "
+            "store and Snowflake see nothing of it until `feature-platform experiment promote`."
         ),
     )
 
@@ -122,7 +134,9 @@ def build_feature_group_definitions(definition: FeatureGroupDefinition) -> dg.De
         feature_store: FeatureStoreResource,
     ) -> Iterator[dg.MaterializeResult[None] | dg.AssetCheckResult]:
         store = feature_store.get_store()
-        store.apply(group)  # creates or evolves the table; commits no data
+        experiment = config.experiment or None
+        # Creates or evolves the table (no data); in an experiment, only the experiment's spec.
+        store.apply(group, experiment=experiment)
         windows = list(windows_in(context.partition_time_window, group.partitioning))
         inputs = check_inputs(definition, store, context.instance, windows)
         if not inputs.complete and not config.allow_incomplete_inputs:
@@ -131,10 +145,11 @@ def build_feature_group_definitions(definition: FeatureGroupDefinition) -> dg.De
                 metadata={"missing_inputs": dg.MetadataValue.json(inputs.missing)},
                 allow_retries=False,
             )
-        results, audits = yield from _write_windows(context, definition, store, windows)
+        results, audits = yield from _write_windows(context, definition, store, windows, experiment)
         yield dg.MaterializeResult(
             metadata=write_metadata(results)
             | _input_metadata(inputs)
+            | _experiment_metadata(experiment)
             | expectation_metadata(audits),
             check_results=expectation_check_results(
                 context.asset_key, audits, context.selected_asset_check_keys
@@ -156,8 +171,12 @@ def _write_windows(
     definition: FeatureGroupDefinition,
     store: FeatureStore,
     windows: list[TimeWindow],
+    experiment: str | None,
 ) -> Generator[dg.AssetCheckResult, None, tuple[list[WriteResult], list[ExpectationReport]]]:
     """Compute and replace each window in turn; the write results and expectation audits.
+
+    Windows written into an experiment are not audited here (their expectations are judged when
+    the experiment is promoted), so such a run reports no expectation check.
 
     A window refused by a strict expectation ends the run without retries (the same rows would
     be refused again), after reporting the expectation checks: the refused window's failures
@@ -168,7 +187,9 @@ def _write_windows(
     for window in windows:
         frame = definition.compute(store, window)
         try:
-            result = store.write_window(group.name, frame, window.start, window.end)
+            result = store.write_window(
+                group.name, frame, window.start, window.end, experiment=experiment
+            )
         except ExpectationFailedError as refused:
             if isinstance(refused.report, ExpectationReport):
                 audits.append(refused.report)
@@ -178,7 +199,8 @@ def _write_windows(
             raise dg.Failure(description=str(refused), allow_retries=False) from refused
         audits += [result.expectations] if result.expectations else []
         context.log.info(
-            f"{group.name} {window}: {result.rows_written} rows written, "
+            f"{group.name} {window}{f' (experiment {experiment})' if experiment else ''}: "
+            f"{result.rows_written} rows written, "
             f"{result.rows_replaced} replaced"
             + ("" if result.rows_written else " (empty window: no data file written)")
         )
@@ -187,6 +209,15 @@ def _write_windows(
 
 
 CATCH_UP_PERIODS = 3  # how many past periods a tick still computes if they were waiting for input
+
+
+def _experiment_metadata(experiment: str | None) -> dict[str, dg.MetadataValue]:
+    if experiment is None:
+        return {}
+    return {
+        EXPERIMENT_METADATA: dg.MetadataValue.text(experiment),
+        "branch": dg.MetadataValue.text(experiment_branch(experiment)),
+    }
 
 
 def _input_metadata(inputs: InputCheck) -> dict[str, dg.MetadataValue]:
@@ -232,7 +263,7 @@ def _schedule(
         context: dg.ScheduleEvaluationContext, feature_store: FeatureStoreResource
     ) -> list[dg.RunRequest] | dg.SkipReason:
         tick = context.scheduled_execution_time.astimezone(dt.UTC)
-        done = context.instance.get_materialized_partitions(key)
+        done = _materialized_on_main(context.instance, key)
         store = feature_store.get_store()
         requests, waiting = [], []
         for unit in _recent_periods(tick, period, group.partitioning, group.start_time):
@@ -256,6 +287,22 @@ def _schedule(
         return dg.SkipReason("every recent partition is materialized")
 
     return materialize_when_complete
+
+
+def _materialized_on_main(instance: dg.DagsterInstance, key: dg.AssetKey) -> set[str]:
+    """Partitions materialized, less those whose latest materialization went to an experiment."""
+    done = instance.get_materialized_partitions(key)
+    latest = instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=key), limit=200)
+    seen: set[str] = set()
+    for record in latest.records:
+        materialization = record.asset_materialization
+        partition = record.partition_key
+        if materialization is None or partition is None or partition in seen:
+            continue
+        seen.add(partition)
+        if EXPERIMENT_METADATA in materialization.metadata:
+            done.discard(partition)
+    return set(done)
 
 
 def _recent_periods(

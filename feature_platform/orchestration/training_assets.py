@@ -8,6 +8,7 @@ import datetime as dt
 import time
 
 import dagster as dg
+from pydantic import Field
 
 from feature_platform.orchestration.automation import after_upstream_updates
 from feature_platform.orchestration.feature_assets import feature_asset_key
@@ -28,6 +29,14 @@ class TrainingSetRunConfig(dg.Config):
 
     labels_start: str = ""
     labels_end: str = ""
+    experiment: str = Field(
+        default="",
+        description=(
+            "Read the groups this experiment wrote from their branch exp_<experiment> (the "
+            "others from main) and store the set on the training-set table's branch of that "
+            "name, leaving the main training set as it is."
+        ),
+    )
 
     def window(self, definition: TrainingSetDefinition) -> TimeWindow:
         if not self.labels_start and not self.labels_end:
@@ -63,13 +72,17 @@ def build_training_set_definitions(definition: TrainingSetDefinition) -> dg.Defi
         window = config.window(definition)
         started = time.perf_counter()
         labels = definition.labels(store, window)
+        experiment = config.experiment or None
         built = store.build_training_set(
             labels,
             definition.features,
             full_feature_names=definition.full_feature_names,
             timestamp_column=definition.timestamp_column,
+            experiment=experiment,
         )
-        stored = write_training_set(store.catalog, store.config, definition.name, built)
+        stored = write_training_set(
+            store.catalog, store.config, definition.name, built, experiment=experiment
+        )
         seconds = round(time.perf_counter() - started, 3)
         context.log.info(f"{definition.name}: {stored.rows} rows for labels in {window}")
         return dg.MaterializeResult(
@@ -77,6 +90,10 @@ def build_training_set_definitions(definition: TrainingSetDefinition) -> dg.Defi
                 "rows": dg.MetadataValue.int(stored.rows),
                 "labels_window": dg.MetadataValue.text(str(window)),
                 "source_snapshots": dg.MetadataValue.json(stored.sources),
+                "source_branches": dg.MetadataValue.json(
+                    {stats.group: built.branches.get(stats.group, "main") for stats in built.groups}
+                ),
+                "branch": dg.MetadataValue.text(stored.branch),
                 "feature_rows_read": dg.MetadataValue.json(
                     {stats.group: stats.rows_read for stats in built.groups}
                 ),

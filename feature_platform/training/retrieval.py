@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
 from pyiceberg.table import Table
 from pyiceberg.table.snapshots import Snapshot
 
-from feature_platform.errors import InvalidWindowError
+from feature_platform.errors import InvalidRequestError, InvalidWindowError
+from feature_platform.offline_store.branches import ExperimentView, experiment_view
 from feature_platform.offline_store.reads import resolve_snapshot
 from feature_platform.references import plan_requests
 from feature_platform.specs import FeatureGroup
@@ -41,6 +42,8 @@ class TrainingSet:
 
     frame: pl.DataFrame
     groups: tuple[GroupJoinStats, ...]
+    # Per group, the branch read: ``main``, or an experiment's ``exp_<name>``.
+    branches: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def snapshot_ids(self) -> dict[str, int | None]:
@@ -58,8 +61,12 @@ def build_training_set(
     timestamp_column: str = DEFAULT_TIMESTAMP_COLUMN,
     as_of: AsOf | Mapping[str, AsOf] | None = None,
     max_rows_per_read: int = DEFAULT_MAX_ROWS_PER_READ,
+    experiment: str | None = None,
 ) -> TrainingSet:
     """Join `features` onto every row of `entity_df` as of the row's timestamp.
+
+    With an `experiment`, each group it wrote is read at the head of its branch ``exp_<name>``
+    (with its spec there), every other group at main's current snapshot.
 
     Output: the entity frame's columns unchanged and in order, then one column per feature in
     request order; one row per input row, in input order.
@@ -69,12 +76,22 @@ def build_training_set(
         FeatureNameClashError: The feature list is wrong; nothing is read.
         SchemaMismatchError, NaiveTimestampError, NullKeyError: The entity frame is wrong.
         InvalidWindowError: `as_of` names no snapshot of a group, or predates its history.
+        InvalidRequestError: Both `as_of` and `experiment` were given.
     """
+    if experiment is not None and as_of is not None:
+        raise InvalidRequestError(
+            "pass as_of or experiment, not both: an experiment is read at its branches' heads"
+        )
     entities = load_entity_frame(entity_df, timestamp_column)
     tables: dict[str, Table] = {}
+    views: dict[str, ExperimentView] = {}
 
     def load_group(name: str) -> FeatureGroup:
         tables[name] = load_table(name)
+        if experiment is not None:
+            views[name] = experiment_view(tables[name], experiment)
+            if views[name].spec is not None:
+                return FeatureGroup.from_json(views[name].spec or "")
         return spec_of(tables[name])
 
     requests = plan_requests(
@@ -83,16 +100,11 @@ def build_training_set(
         full_feature_names=full_feature_names,
         entity_columns=entities.columns,
     )
-    if isinstance(as_of, Mapping):
-        unrequested = sorted(set(as_of) - {request.group.name for request in requests})
-        if unrequested:
-            raise InvalidWindowError(
-                f"as_of names groups {unrequested} that no requested feature comes from"
-            )
+    _check_as_of_groups(as_of, {request.group.name for request in requests})
     snapshots = {
-        request.group.name: _snapshot_for(
-            tables[request.group.name], request.group.name, as_of, len(requests)
-        )
+        request.group.name: views[request.group.name].snapshot
+        if experiment is not None
+        else _snapshot_for(tables[request.group.name], request.group.name, as_of, len(requests))
         for request in requests
     }
     labels = {
@@ -113,7 +125,17 @@ def build_training_set(
         )
         output = output.hstack(values.drop(_ROW_INDEX).get_columns())
         stats.append(group_stats)
-    return TrainingSet(output, tuple(stats))
+    branches = {name: view.branch for name, view in views.items()}
+    return TrainingSet(output, tuple(stats), branches)
+
+
+def _check_as_of_groups(as_of: AsOf | Mapping[str, AsOf] | None, requested: set[str]) -> None:
+    if isinstance(as_of, Mapping):
+        unrequested = sorted(set(as_of) - requested)
+        if unrequested:
+            raise InvalidWindowError(
+                f"as_of names groups {unrequested} that no requested feature comes from"
+            )
 
 
 def _snapshot_for(

@@ -15,14 +15,18 @@ import pyarrow as pa
 from pyiceberg.catalog import Catalog
 from pyiceberg.expressions import AlwaysTrue
 from pyiceberg.table import Table
+from pyiceberg.table.refs import MAIN_BRANCH
 
 from feature_platform.config import StoreConfig
-from feature_platform.errors import NameClashError
+from feature_platform.errors import InvalidRequestError, NameClashError
 from feature_platform.identifiers import refuse_latest_suffix, validate_identifier
+from feature_platform.offline_store.branches import experiment_branch
 from feature_platform.offline_store.catalog import table_location, table_properties
 from feature_platform.training.retrieval import TrainingSet
 
 SOURCES_PROPERTY = "feature-platform.training-set.sources"
+# Per group, the branch its rows were read from (main, or an experiment's exp_<name>).
+BRANCHES_PROPERTY = "feature-platform.training-set.branches"
 
 
 def training_set_namespace(config: StoreConfig) -> str:
@@ -38,10 +42,16 @@ class TrainingSetWrite:
     metadata_location: str
     rows: int
     sources: dict[str, int | None]
+    branch: str = MAIN_BRANCH
 
 
 def write_training_set(
-    catalog: Catalog, config: StoreConfig, name: str, training_set: TrainingSet
+    catalog: Catalog,
+    config: StoreConfig,
+    name: str,
+    training_set: TrainingSet,
+    *,
+    experiment: str | None = None,
 ) -> TrainingSetWrite:
     """Replace the table's content with `training_set` in one commit.
 
@@ -54,10 +64,15 @@ def write_training_set(
     their bare names), so the name may not be a feature group's, nor end in ``_latest`` (a
     group's latest-value view). Checked here, where the catalog tells which groups exist.
 
+    With an `experiment`, the set is stored on the table's branch ``exp_<experiment>`` and
+    main's training set is left as it is (a column the experiment adds is added table-wide,
+    null on main, and an incompatible redefinition is refused rather than recreating the table).
+
     Raises:
-        InvalidIdentifierError: `name` is not a safe identifier.
+        InvalidIdentifierError: `name` (or `experiment`) is not a safe identifier.
         NameClashError: `name` ends in ``_latest`` or is a feature group's; nothing is written.
     """
+    branch = MAIN_BRANCH if experiment is None else experiment_branch(experiment)
     identifier = (training_set_namespace(config), validate_identifier(name, "training set"))
     refuse_latest_suffix(name, "training set")
     if catalog.table_exists((config.namespace, name)):
@@ -67,26 +82,34 @@ def write_training_set(
             f"SQL, so it would shadow the group: name it e.g. {(name + '_training')[:63]!r}"
         )
     data = _iceberg_compatible(training_set.frame)
-    table = _table_for(catalog, config, identifier, data.schema)
+    table = _table_for(catalog, config, identifier, data.schema, recreate=branch == MAIN_BRANCH)
     properties = {SOURCES_PROPERTY: json.dumps(training_set.snapshot_ids, sort_keys=True)}
+    if training_set.branches:
+        properties[BRANCHES_PROPERTY] = json.dumps(dict(training_set.branches), sort_keys=True)
     with table.transaction() as transaction:
-        if table.current_snapshot() is not None:
-            transaction.delete(AlwaysTrue(), snapshot_properties=properties)
+        if table.snapshot_by_name(branch) is not None:
+            transaction.delete(AlwaysTrue(), snapshot_properties=properties, branch=branch)
         if data.num_rows:
-            transaction.append(data, snapshot_properties=properties)
+            transaction.append(data, snapshot_properties=properties, branch=branch)
     table = table.refresh()
-    snapshot = table.current_snapshot()
+    snapshot = table.snapshot_by_name(branch)
     return TrainingSetWrite(
         table=".".join(identifier),
         snapshot_id=snapshot.snapshot_id if snapshot else None,
         metadata_location=table.metadata_location,
         rows=data.num_rows,
         sources=training_set.snapshot_ids,
+        branch=branch,
     )
 
 
 def _table_for(
-    catalog: Catalog, config: StoreConfig, identifier: tuple[str, str], schema: pa.Schema
+    catalog: Catalog,
+    config: StoreConfig,
+    identifier: tuple[str, str],
+    schema: pa.Schema,
+    *,
+    recreate: bool = True,
 ) -> Table:
     catalog.create_namespace_if_not_exists(identifier[0])
     location = table_location(config, *identifier)
@@ -96,7 +119,12 @@ def _table_for(
             with table.update_schema() as update:
                 update.union_by_name(schema)
             return table
-        except (ValueError, TypeError):
+        except (ValueError, TypeError) as exc:
+            if not recreate:  # an experiment's set must not drop main's
+                raise InvalidRequestError(
+                    f"training set {identifier[1]!r}: the experiment's columns do not fit the "
+                    f"stored table's ({exc}); build it under another name"
+                ) from exc
             catalog.drop_table(identifier)  # incompatible redefinition: start afresh
     return catalog.create_table(
         identifier, schema=schema, properties=table_properties(config), location=location

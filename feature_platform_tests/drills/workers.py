@@ -139,8 +139,8 @@ def write_twice_at(
     files_in = writes._files_in
     checks = []
 
-    def files_in_then_wait(table: Any, predicate: Any) -> Any:
-        found = files_in(table, predicate)
+    def files_in_then_wait(table: Any, predicate: Any, *branch: Any) -> Any:
+        found = files_in(table, predicate, *branch)
         checks.append(found)
         if len(checks) == 1:  # the first write's look at the window, before it commits
             with contextlib.suppress(TimeoutError):

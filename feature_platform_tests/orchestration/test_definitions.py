@@ -140,6 +140,7 @@ def test_table_health_checks_on_every_feature_group(definitions: dg.Definitions)
                 "no_duplicate_rows",
                 "no_empty_data_files",
                 "fresh",
+                "experiments_not_stale",
             )
         }
         | {(f"snowflake/{group}", "snowflake_readable") for group in groups}
