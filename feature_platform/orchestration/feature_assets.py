@@ -105,34 +105,49 @@ def build_feature_group_definitions(definition: FeatureGroupDefinition) -> dg.De
         ),
     )
 
-    @dg.asset(
-        key=feature_asset_key(group.name),
-        deps=[source_dependency],
+    @dg.multi_asset(
+        specs=[
+            dg.AssetSpec(
+                key=feature_asset_key(group.name),
+                deps=[source_dependency],
+                group_name="features",
+                description=group.description or None,
+                owners=[group.owner] if group.owner else None,
+                tags={**group.tags, "partitioning": group.partitioning},
+                kinds={"iceberg", "polars"},
+                metadata={
+                    "dagster/column_schema": column_schema(group),
+                    "entity": group.entity.name,
+                    "join_keys": ", ".join(group.join_keys),
+                    "ttl": str(group.ttl) if group.ttl else "none",
+                    "online": group.online,
+                },
+            )
+        ],
+        name=feature_asset_key(group.name).to_python_identifier(),
         partitions_def=partitions_def,
         # A backfill's range is split into runs of `partitions_per_run` partitions; each run
         # commits window by window, and the run coordinator and the table's pool bound how many
         # run at once.
         backfill_policy=dg.BackfillPolicy.multi_run(definition.backfill_partitions_per_run),
-        group_name="features",
-        description=group.description or None,
-        owners=[group.owner] if group.owner else None,
-        tags={**group.tags, "partitioning": group.partitioning},
-        kinds={"iceberg", "polars"},
-        metadata={
-            "dagster/column_schema": column_schema(group),
-            "entity": group.entity.name,
-            "join_keys": ", ".join(group.join_keys),
-            "ttl": str(group.ttl) if group.ttl else "none",
-            "online": group.online,
-        },
         pool=f"iceberg_{group.name}",
         check_specs=expectation_check_specs(group, feature_asset_key(group.name)),
+        # The expectation checks are judged on the rows a main write is about to commit; a run
+        # into an experiment judges none (promotion does), so their results must be optional
+        # (a multi-asset that can subset, for one asset).
+        can_subset=True,
     )
     def feature_group_asset(
         context: dg.AssetExecutionContext,
         config: FeatureRunConfig,
         feature_store: FeatureStoreResource,
     ) -> Iterator[dg.MaterializeResult[None] | dg.AssetCheckResult]:
+        if context.asset_key not in context.selected_asset_keys:
+            raise dg.Failure(
+                description=f"the expectation checks of {group.name!r} judge the rows a "
+                f"materialization writes: materialize features/{group.name} with them",
+                allow_retries=False,
+            )
         store = feature_store.get_store()
         experiment = config.experiment or None
         # Creates or evolves the table (no data); in an experiment, only the experiment's spec.

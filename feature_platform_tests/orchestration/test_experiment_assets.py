@@ -84,6 +84,8 @@ def test_a_run_config_sends_a_partition_to_an_experiment(
     assert table.current_snapshot() == main_before
     assert metadata["snapshot_id"].value == str(table.refs()["exp_trial"].snapshot_id)
     assert store.experiments() == {"trial": ["user_engagement"]}
+    # Expectations are judged at promotion: main's checks get no result from this run.
+    assert result.get_asset_check_evaluations() == []
     # The schedule still sees 11-04 as not materialized on main; 11-03 is.
     done = _materialized_on_main(instance, USERS)
     assert "2026-11-03" in done
