@@ -163,3 +163,11 @@ class NameClashError(InvalidSpecError):
 
     Raised before anything is created or written; the message names both and the rule.
     """
+
+
+class SnowflakeTableStateError(ConfigurationError):
+    """A Snowflake table a training set reads is missing, or not refreshed to its snapshot.
+
+    Raised before any statement that writes runs; the message names the table, the snapshot
+    Snowflake holds and the one wanted, and the asset or command that refreshes it.
+    """
