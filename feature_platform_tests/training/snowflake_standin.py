@@ -12,7 +12,7 @@ real code path.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -38,11 +38,12 @@ def snowflake_account(store: FeatureStore) -> Iterator[Any]:
     with fakesnow.patch():
         connection = snowflake.connector.connect(database="FEATURES", schema="OFFLINE")
         duck = connection._duck_conn
-        duck.execute("CREATE TABLE fp_refreshed (fqn VARCHAR, info VARCHAR)")
-        duck.execute(
-            'CREATE MACRO "system$get_iceberg_table_information"(table_name) AS '
-            "(SELECT info FROM fp_refreshed WHERE fqn = table_name)"
-        )
+        duck.execute("CREATE TABLE memory.main.fp_refreshed (fqn VARCHAR, info VARCHAR)")
+        for schema in ("memory.main", "FEATURES.OFFLINE"):  # Snowflake resolves it everywhere
+            duck.execute(
+                f'CREATE MACRO {schema}."system$get_iceberg_table_information"(table_name) AS '
+                "(SELECT info FROM memory.main.fp_refreshed WHERE fqn = table_name)"
+            )
         try:
             yield connection
         finally:
@@ -75,13 +76,9 @@ def refresh(connection: Any, fqn: str, location: str) -> None:
     """Point the refresh-state answer of `fqn` at `location`."""
     info = json.dumps({"metadataLocation": location, "status": "success"})
     duck = connection._duck_conn
-    duck.execute("DELETE FROM fp_refreshed WHERE fqn = ?", [fqn])
-    duck.execute("INSERT INTO fp_refreshed VALUES (?, ?)", [fqn, info])
+    duck.execute("DELETE FROM memory.main.fp_refreshed WHERE fqn = ?", [fqn])
+    duck.execute("INSERT INTO memory.main.fp_refreshed VALUES (?, ?)", [fqn, info])
 
 
 def target(connection: Any, store: FeatureStore) -> SnowflakeTarget:
     return SnowflakeTarget(settings_for(store), connection)
-
-
-def locations(store: FeatureStore, groups: Mapping[str, str]) -> dict[str, str]:
-    return {group: store.table(group).metadata_location for group in groups}
