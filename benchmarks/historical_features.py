@@ -217,7 +217,12 @@ def run_child(job: dict[str, Any], workdir: Path, timeout: float, memory_cap_mb:
 
 
 def measure_size(
-    name: str, root: Path, timeout: float, memory_cap_mb: float, differential: bool
+    name: str,
+    root: Path,
+    timeout: float,
+    memory_cap_mb: float,
+    differential: bool,
+    engines: tuple[str, ...] = ENGINES,
 ) -> SizeResult:
     """Generate and write one size (untimed), then measure each engine in its own child."""
     from benchmarks import news_data
@@ -235,9 +240,10 @@ def measure_size(
     started = time.perf_counter()
     news_data.write_ours(workdir / "ours", data)
     wrote_ours = time.perf_counter() - started
-    _log(f"[{name}] writing Feast's parquet files and registry")
     started = time.perf_counter()
-    news_data.write_feast(workdir / "feast", data, project="news")
+    if "feast" in engines:
+        _log(f"[{name}] writing Feast's parquet files and registry")
+        news_data.write_feast(workdir / "feast", data, project="news")
     wrote_feast = time.perf_counter() - started
     result = SizeResult(
         size=name,
@@ -258,7 +264,7 @@ def measure_size(
         "timestamp_column": news_data.TIMESTAMP_COLUMN,
     }
     stores = {"ours": workdir / "ours", "duckdb": workdir / "ours", "feast": workdir / "feast"}
-    for engine in ENGINES:
+    for engine in engines:
         _log(f"[{name}] {ENGINE_LABELS[engine]}: get_historical_features")
         job = {
             **common,
@@ -275,8 +281,18 @@ def measure_size(
             f"load {run.load_average}"
         )
 
-    ours, feast = result.runs["ours"], result.runs["feast"]
-    if ours.seconds is not None and feast.seconds is not None:  # both ran to the end
+    _ratios(result, workdir)
+    ours, feast = result.runs.get("ours"), result.runs.get("feast")
+    if kept is not None and ours and feast and ours.ok and feast.ok:
+        result.differential = _differential(kept, workdir)
+    return result
+
+
+def _ratios(result: SizeResult, workdir: Path) -> None:
+    ours, feast = result.runs.get("ours"), result.runs.get("feast")
+    if ours is None or ours.seconds is None:
+        return
+    if feast is not None and feast.seconds is not None:  # both ran to the end
         assert ours.cpu_seconds is not None
         assert feast.cpu_seconds is not None
         result.ratios = {
@@ -284,8 +300,8 @@ def measure_size(
             "cpu_feast_over_ours": round(feast.cpu_seconds / ours.cpu_seconds, 2),
             "peak_memory_feast_over_ours": round(feast.peak_mb / ours.peak_mb, 2),
         }
-    duck = result.runs["duckdb"]
-    if ours.seconds is not None and duck.seconds is not None:
+    duck = result.runs.get("duckdb")
+    if duck is not None and duck.seconds is not None:
         assert ours.cpu_seconds is not None
         assert duck.cpu_seconds is not None
         result.ratios |= {
@@ -294,9 +310,6 @@ def measure_size(
             "peak_memory_duckdb_over_ours": round(duck.peak_mb / ours.peak_mb, 2),
             "duckdb_equals_ours": float(_same_output(workdir)),
         }
-    if kept is not None and ours.ok and feast.ok:
-        result.differential = _differential(kept, workdir)
-    return result
 
 
 def _same_output(workdir: Path) -> bool:
@@ -356,8 +369,7 @@ def print_report(results: list[SizeResult]) -> None:
         f"{'CPU s':>7} {'peak MB':>8} {'MB before':>9} {'rows out':>9} {'load':>5}"
     )
     for r in results:
-        for engine in ENGINES:
-            run = r.runs[engine]
+        for engine, run in r.runs.items():
             seconds = f"{run.seconds:.2f}" if run.seconds is not None else "-"
             cpu = f"{run.cpu_seconds:.2f}" if run.cpu_seconds is not None else "-"
             before = f"{run.before_call_mb:,.0f}" if run.before_call_mb is not None else "-"
@@ -401,6 +413,9 @@ def main() -> None:
         choices=SIZE_ORDER,
         help="compare both outputs row by row on sizes up to this one",
     )
+    parser.add_argument(
+        "--engines", default=",".join(ENGINES), help=f"comma-separated, of {list(ENGINES)}"
+    )
     parser.add_argument("--workdir", type=Path, help="keep the data here (default: a temp dir)")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -425,6 +440,7 @@ def main() -> None:
                     args.timeout,
                     args.memory_cap_gb * 1024,
                     SIZE_ORDER.index(name) <= compare_up_to,
+                    tuple(e.strip() for e in args.engines.split(",") if e.strip()),
                 )
             )
             if args.workdir is None:

@@ -10,7 +10,7 @@ Shape of the statement (``WITH`` clauses, one set per group):
 
 * ``FP_LABELS``: the label rows, numbered (``FP_ROW``), with the instant (``FP_T``) and each
   group's key columns under internal names (``K<group>_<key>``).
-* ``FP_G<i>_ROWS``: the group's rows up to the latest label instant, one per
+* ``FP_G<i>_ROWS``: the group's rows up to the latest label instant; for Snowflake one per
   ``(keys, event_time)``: ``QUALIFY ROW_NUMBER() OVER (... ORDER BY created_at DESC) = 1``
   (https://docs.snowflake.com/en/sql-reference/constructs/qualify,
   https://docs.snowflake.com/en/sql-reference/functions/row_number). With the ties gone the
@@ -31,8 +31,11 @@ Shape of the statement (``WITH`` clauses, one set per group):
     the Snowflake text uses the window form, which both run: a sort per key, which
     Snowflake distributes by the ``PARTITION BY`` keys.
   - ``duckdb``: DuckDB's own ``ASOF LEFT JOIN`` (https://duckdb.org/docs/sql/query_syntax/from
-    , "As-Of Joins"), with the ttl bound applied to the winner (the latest row at or before
-    t is older than ``t - ttl`` exactly when no row lies in the window).
+    , "As-Of Joins") over keys and event times finds the winner's event time; an equi-join
+    fetches that row, the ttl bound in its ``ON`` (the latest row at or before t is older
+    than ``t - ttl`` exactly when no row lies in the window), and of several rows at that
+    event time (corrections) ``QUALIFY`` keeps the latest ``created_at``. Here the rows are
+    not deduplicated first: that would sort every row, the ASOF join only the narrow ones.
 
 Every name is validated and double-quoted: object names and the label source's columns as
 given (`quote_name`), the Iceberg tables' lowercase columns by `naming.quote_column`.
@@ -142,11 +145,12 @@ def training_set_select(
         raise ValueError("the label source must name key columns for every group")
     ctes: list[tuple[str, str]] = [(LABELS, _labels(labels))]
     for index, group in enumerate(groups):
-        ctes.append((f"FP_G{index}_ROWS", _rows(group)))
         if dialect == "snowflake":
+            ctes.append((f"FP_G{index}_ROWS", _rows(group)))
             ctes += _window_match(index, group)
         else:
-            ctes.append((f"FP_G{index}", _asof_match(index, group)))
+            ctes.append((f"FP_G{index}_ROWS", _rows(group, deduplicate=False)))
+            ctes += _asof_match(index, group)
     body = ",\n".join(f'"{name}" AS (\n{_indent(text)}\n)' for name, text in ctes)
     return f"WITH\n{body}\n{_final(labels, groups)}"
 
@@ -166,14 +170,19 @@ def _labels(labels: LabelSource) -> str:
     return _select(columns, f'FROM {labels.relation} AS "FP_SOURCE"')
 
 
-def _rows(group: GroupSource) -> str:
+def _rows(group: GroupSource, *, deduplicate: bool = True) -> str:
     keys = [quote_column(key) for key in group.request.group.join_keys]
     event_time, created_at = quote_column(EVENT_TIME_COLUMN), quote_column(CREATED_AT_COLUMN)
     columns = [*keys, event_time, *(quote_column(f) for f in group.readable)]
-    return _select(
-        columns,
+    clauses = [
         f"FROM {group.relation}",
         f'WHERE {event_time} <= (SELECT MAX("{INSTANT_COLUMN}") FROM "{LABELS}")',
+    ]
+    if not deduplicate:
+        return _select([*columns, created_at], *clauses)
+    return _select(
+        columns,
+        *clauses,
         f"QUALIFY ROW_NUMBER() OVER (PARTITION BY {', '.join([*keys, event_time])} "
         f"ORDER BY {created_at} DESC) = 1",
     )
@@ -229,25 +238,39 @@ def _window_match(index: int, group: GroupSource) -> list[tuple[str, str]]:
     ]
 
 
-def _asof_match(index: int, group: GroupSource) -> str:
+def _asof_match(index: int, group: GroupSource) -> list[tuple[str, str]]:
+    """The winner's event time by DuckDB's ASOF join, then its latest correction.
+
+    The ASOF join reads keys and event times only; the rows of the winning ``(keys,
+    event_time)`` are fetched by an equi-join, and of several (corrections) the one with the
+    largest ``created_at`` kept: cheaper than deduplicating every row first.
+    """
     keys = [quote_column(key) for key in group.request.group.join_keys]
-    event_time = quote_column(EVENT_TIME_COLUMN)
-    conditions = [f'l."K{index}_{i}" = r.{key}' for i, key in enumerate(keys)]
-    conditions.append(f'l."{INSTANT_COLUMN}" >= r.{event_time}')
-    ttl = group.request.group.ttl
-
-    def value(column: str) -> str:
-        if ttl is None:
-            return f"r.{column}"
-        micros = ttl // dt.timedelta(microseconds=1)
-        start = f'l."{INSTANT_COLUMN}" - to_microseconds({micros})'
-        return f"CASE WHEN r.{event_time} >= {start} THEN r.{column} END"
-
-    return _select(
-        [f'l."{ROW_COLUMN}"', *_feature_columns(group, value)],
+    label_keys = [f'"K{index}_{i}"' for i in range(len(keys))]
+    event_time, created_at = quote_column(EVENT_TIME_COLUMN), quote_column(CREATED_AT_COLUMN)
+    on = [f"l.{lk} = r.{k}" for k, lk in zip(keys, label_keys, strict=True)]
+    on.append(f'l."{INSTANT_COLUMN}" >= r.{event_time}')
+    when = _select(
+        [f'l."{ROW_COLUMN}"', *(f"l.{lk}" for lk in label_keys), f'l."{INSTANT_COLUMN}"',
+         f'r.{event_time} AS "FP_WINNER"'],
         f'FROM "{LABELS}" AS l',
-        f'ASOF LEFT JOIN "FP_G{index}_ROWS" AS r ON ' + " AND ".join(conditions),
+        f"ASOF LEFT JOIN (SELECT {', '.join([*keys, event_time])} FROM \"FP_G{index}_ROWS\") "
+        "AS r ON " + " AND ".join(on),
+    )  # fmt: skip
+    conditions = [f"r.{k} = w.{lk}" for k, lk in zip(keys, label_keys, strict=True)]
+    conditions.append(f'r.{event_time} = w."FP_WINNER"')
+    ttl = group.request.group.ttl
+    if ttl is not None:
+        micros = ttl // dt.timedelta(microseconds=1)
+        conditions.append(f'r.{event_time} >= w."{INSTANT_COLUMN}" - to_microseconds({micros})')
+    values = _select(
+        [f'w."{ROW_COLUMN}"', *_feature_columns(group, lambda column: f"r.{column}")],
+        f'FROM "FP_G{index}_WHEN" AS w',
+        f'LEFT JOIN "FP_G{index}_ROWS" AS r ON ' + " AND ".join(conditions),
+        f'QUALIFY ROW_NUMBER() OVER (PARTITION BY w."{ROW_COLUMN}" '
+        f"ORDER BY r.{created_at} DESC) = 1",
     )
+    return [(f"FP_G{index}_WHEN", when), (f"FP_G{index}", values)]
 
 
 def _feature_columns(group: GroupSource, value: Callable[[str], str]) -> list[str]:
