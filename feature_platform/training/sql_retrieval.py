@@ -165,7 +165,13 @@ def build_training_set_sql(
     snowflake: SnowflakeTarget | None = None,
     duckdb: DuckDBOptions | None = None,
 ) -> TrainingSet:
-    """Run `plan` in DuckDB or Snowflake."""
+    """Run `plan` in DuckDB or Snowflake (an empty label frame runs nothing)."""
+    if plan.labels is not None and plan.labels.is_empty() and engine in ENGINES:
+        empty = pl.DataFrame(schema=dict.fromkeys(_feature_dtypes(plan), pl.Null))
+        stats = tuple(
+            GroupJoinStats(name, snapshot, 0, 0, 0) for name, snapshot in plan.snapshot_ids.items()
+        )
+        return _result(plan, empty, engine, None, None, stats)
     if engine == "duckdb":
         if plan.labels is None:
             raise ConfigurationError("engine='duckdb' needs the labels as a frame")
@@ -232,7 +238,7 @@ def _result(
     plan: SqlPlan,
     values: pl.DataFrame,
     engine: str,
-    statement: str,
+    statement: str | None,
     table: str | None,
     stats: tuple[GroupJoinStats, ...],
 ) -> TrainingSet:

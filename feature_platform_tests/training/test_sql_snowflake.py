@@ -283,3 +283,16 @@ def test_cli_prints_the_snowflake_sql_without_an_account_and_runs_duckdb(
     capsys.readouterr()
     assert main([*base, "--print-sql"]) == 2
     assert "add --engine snowflake" in capsys.readouterr().err
+
+
+def test_an_empty_label_frame_gives_an_empty_training_set_in_every_engine(
+    clicks: FeatureStore, account: Any
+) -> None:
+    empty = labels().cast({"user_id": pl.String})
+    expected = clicks.build_training_set(empty, FEATURES).frame
+    register(account, clicks, "user_clicks")
+    for engine in ("duckdb", "snowflake"):
+        built = clicks.build_training_set(
+            empty, FEATURES, engine=engine, snowflake=target(account, clicks)
+        )
+        assert_frame_equal(built.frame, expected)
