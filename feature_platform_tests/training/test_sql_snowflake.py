@@ -6,6 +6,7 @@ Runs against fakesnow (`snowflake_standin`); the statement text itself is pinned
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from feature_platform.errors import (
     UnsafeSnowflakeIdentifierError,
 )
 from feature_platform.references import GroupRequest
+from feature_platform.training.duckdb_join import DuckDBOptions
 from feature_platform.training.snowflake_join import SnowflakeLabels, create_statement
 from feature_platform.training.sql_checks import label_columns
 from feature_platform.training.sql_join import GroupSource, LabelSource, quote_name
@@ -35,6 +37,7 @@ from feature_platform_tests.training.test_point_in_time import DAY, T, clicks_gr
 
 GOLDEN = Path(__file__).parent / "golden" / "snowflake_training_set.sql"
 FEATURES = ["user_clicks:clicks", "user_clicks:ctr"]
+US_SECOND = dt.timedelta(seconds=1)
 
 
 def test_the_snowflake_statement_is_pinned() -> None:
@@ -296,3 +299,40 @@ def test_an_empty_label_frame_gives_an_empty_training_set_in_every_engine(
             empty, FEATURES, engine=engine, snowflake=target(account, clicks)
         )
         assert_frame_equal(built.frame, expected)
+
+
+def test_duckdb_under_a_tight_memory_limit_gives_the_exact_result(
+    store: FeatureStore, tmp_path: Path
+) -> None:
+    """64 MB for 200k feature rows and 50k labels: DuckDB must work within it (spilling)."""
+    origin = T - 30 * DAY
+    store.apply(
+        FeatureGroup(
+            "wide",
+            Entity("user", ["user_id"], key_dtypes={"user_id": "int64"}),
+            [Feature("v", "int64"), Feature("s", "string")],
+            created_time="computed_at",
+            start="2026-10-01",
+        )
+    )
+    n = 200_000
+    instants = pl.datetime_range(origin, origin + (n - 1) * US_SECOND, "1s", eager=True)
+    store.write(
+        "wide",
+        pl.DataFrame({"user_id": pl.int_range(n, eager=True) % 5000, "event_time": instants})
+        .with_columns(computed_at=pl.col("event_time"), v=pl.int_range(n))
+        .with_columns(s=pl.format("value-{}-with-some-padding", pl.col("v"))),
+    )
+    entity = pl.DataFrame(
+        {
+            "user_id": pl.int_range(50_000, eager=True) % 6000,
+            "event_timestamp": pl.datetime_range(
+                origin, origin + 49_999 * 4 * US_SECOND, "4s", eager=True
+            ),
+        }
+    )
+    spill = tmp_path / "spill"
+    options = DuckDBOptions(memory_limit="64MB", temp_directory=str(spill), threads=1)
+    built = store.build_training_set(entity, ["wide:v", "wide:s"], engine="duckdb", duckdb=options)
+    assert_frame_equal(built.frame, store.build_training_set(entity, ["wide:v", "wide:s"]).frame)
+    assert spill.is_dir()
