@@ -112,7 +112,7 @@ def label_columns(
     """
     names = [name for name, _ in columns]
     types = dict(columns)
-    stamp = _find(names, timestamp, "timestamp column")
+    stamp = find_column(names, timestamp, "timestamp column")
     if types[stamp] not in _ZONED_TIMESTAMPS:
         kind = _TYPE_NAMES.get(types[stamp], f"type code {types[stamp]}")
         raise NaiveTimestampError(
@@ -121,7 +121,7 @@ def label_columns(
         )
     keys = tuple(
         tuple(
-            _find(names, key, f"join key of feature group {r.group.name!r}")
+            find_column(names, key, f"join key of feature group {r.group.name!r}")
             for key in r.group.join_keys
         )
         for r in requests
@@ -129,7 +129,12 @@ def label_columns(
     return stamp, keys
 
 
-def _find(names: Sequence[str], wanted: str, what: str) -> str:
+def find_column(names: Sequence[str], wanted: str, what: str) -> str:
+    """`wanted` among `names`: exactly, or case-insensitively when unambiguous.
+
+    Raises:
+        SchemaMismatchError: No column, or several, match.
+    """
     if wanted in names:
         return wanted
     folded = [name for name in names if name.lower() == wanted.lower()]

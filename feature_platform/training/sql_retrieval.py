@@ -145,9 +145,8 @@ def plan_sql(
         assert isinstance(entity, SnowflakeLabels)
         assert label_columns is not None
         stamp, keys = sql_checks.label_columns(label_columns, timestamp_column, requests)
-        source = LabelSource(
-            entity.relation(), stamp, keys, entity.row_column, passthrough=tuple(names)
-        )
+        row = entity.row_column and sql_checks.find_column(names, entity.row_column, "row column")
+        source = LabelSource(entity.relation(), stamp, keys, row, passthrough=tuple(names))
         return SqlPlan(tuple(requests), reads, source, None, None)
     labels = _label_frame(entities, requests, timestamp_column)
     keys = tuple(

@@ -108,7 +108,7 @@ def test_labels_in_a_snowflake_table_join_like_the_polars_path(
     register(account, clicks, "user_clicks")
     _labels_table(account)
     built = clicks.build_training_set(
-        SnowflakeLabels(table="LABELS", row_column="ROW_ID"),
+        SnowflakeLabels(table="labels", row_column="row_id"),  # stored upper-case
         FEATURES,
         engine="snowflake",
         snowflake=target(account, clicks),
