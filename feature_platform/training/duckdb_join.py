@@ -26,8 +26,6 @@ from urllib.parse import unquote
 
 import polars as pl
 import pyarrow as pa
-from pyiceberg.table import Table
-from pyiceberg.table.snapshots import Snapshot
 
 from feature_platform.offline_store.reads import time_range_filter
 from feature_platform.specs import CREATED_AT_COLUMN, EVENT_TIME_COLUMN
@@ -37,6 +35,7 @@ from feature_platform.training.sql_join import (
     GroupRead,
     GroupSource,
     LabelSource,
+    historic_columns,
     training_set_select,
 )
 
@@ -126,7 +125,7 @@ def _group_source(
     columns = [*group.join_keys, EVENT_TIME_COLUMN, CREATED_AT_COLUMN]
     if snapshot is None:
         return _arrow_source(connection, index, read, columns, [], None)
-    historic = _historic_columns(read.table, snapshot)
+    historic = historic_columns(read)
     readable = [feature for feature in features if feature in historic]
     assert isinstance(earliest, dt.datetime)
     assert isinstance(latest, dt.datetime)
@@ -172,10 +171,3 @@ def _local_path(location: str) -> str | None:
     if location.startswith("file://"):
         return unquote(location.removeprefix("file://"))
     return None if "://" in location else location
-
-
-def _historic_columns(table: Table, snapshot: Snapshot) -> set[str]:
-    schema = table.schema()
-    if snapshot.schema_id is not None:
-        schema = table.schemas().get(snapshot.schema_id, schema)
-    return set(schema.column_names)

@@ -27,6 +27,7 @@ from feature_platform.training.sql_join import (
     GroupRead,
     GroupSource,
     LabelSource,
+    historic_columns,
     quote_name,
     training_set_select,
 )
@@ -115,7 +116,7 @@ def group_sources(settings: SnowflakeSettings, reads: Sequence[GroupRead]) -> li
 
     sources = []
     for read in reads:
-        columns = _historic_columns(read)
+        columns = historic_columns(read)
         readable = tuple(f for f in read.request.features if f in columns)
         sources.append(GroupSource(read.request, table_fqn(read.request.group, settings), readable))
     return sources
@@ -136,13 +137,6 @@ def run(connection: Any, statement: str, fetch: str, columns: Sequence[str]) -> 
             return frame
         rows = cursor.fetchall()
     return pl.DataFrame(rows, schema=list(columns), orient="row", infer_schema_length=None)
-
-
-def _historic_columns(read: GroupRead) -> set[str]:
-    schema = read.table.schema()
-    if read.snapshot is not None and read.snapshot.schema_id is not None:
-        schema = read.table.schemas().get(read.snapshot.schema_id, schema)
-    return set(schema.column_names)
 
 
 def _groups_in(frame: pl.DataFrame) -> int:

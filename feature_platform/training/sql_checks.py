@@ -7,6 +7,7 @@
   (https://docs.snowflake.com/en/sql-reference/functions/system_get_iceberg_table_information:
   for an externally managed table, "the latest refreshed snapshot"); that file's
   ``current-snapshot-id``, read with pyiceberg, must be the snapshot resolved from the catalog.
+  The function needs a role with OWNERSHIP of the table (the role that registers it).
   An Iceberg table in Snowflake reads its refreshed state only, so a training set ``as_of`` an
   older snapshot cannot be built there and is refused with that reason;
 * the label table or query has the timestamp and every join key, the timestamp with a time

@@ -96,6 +96,14 @@ class GroupRead:
     snapshot: Snapshot | None
 
 
+def historic_columns(read: GroupRead) -> set[str]:
+    """Columns of the group's table at the snapshot read (later ones read as null)."""
+    schema = read.table.schema()
+    if read.snapshot is not None and read.snapshot.schema_id is not None:
+        schema = read.table.schemas().get(read.snapshot.schema_id, schema)
+    return set(schema.column_names)
+
+
 @dataclass(frozen=True)
 class GroupSource:
     """One group's rows at the training set's snapshot, and the features wanted from it.
