@@ -43,9 +43,15 @@ from typing import Any
 # Only the standard library at module level: the child processes import this module, and each
 # must hold its own engine's imports only.
 
-ENGINES = ("ours", "feast")
-ENGINE_LABELS = {"ours": "feature_platform (Iceberg)", "feast": "Feast (file offline store)"}
-SIZE_ORDER = ("small", "medium", "large")
+ENGINES = ("ours", "duckdb", "feast")
+ENGINE_LABELS = {
+    "ours": "feature_platform (polars)",
+    "duckdb": "feature_platform (DuckDB SQL)",
+    "feast": "Feast (file offline store)",
+}
+SIZE_ORDER = ("small", "medium", "large", "xlarge")
+# DuckDB's memory limit in the benchmark: past it, its sorts and joins spill to disk.
+DUCKDB_MEMORY_LIMIT = "4GB"
 _POLL_SECONDS = 0.1
 
 
@@ -104,9 +110,23 @@ def _retrieve_ours(job: dict[str, Any]) -> dict[str, float]:
     store = FeatureStore(job["store"])
     before = _status_mb("VmRSS")
     started, cpu_started = time.perf_counter(), time.process_time()
-    frame = store.get_historical_features(
-        labels, features=job["features"], timestamp_column=job["timestamp_column"]
-    )
+    if job["engine"] == "duckdb":
+        from feature_platform.training.duckdb_join import DuckDBOptions
+
+        options = DuckDBOptions(
+            memory_limit=DUCKDB_MEMORY_LIMIT, temp_directory=str(Path(job["out"]).parent / "spill")
+        )
+        frame = store.build_training_set(
+            labels,
+            features=job["features"],
+            timestamp_column=job["timestamp_column"],
+            engine="duckdb",
+            duckdb=options,
+        ).frame
+    else:
+        frame = store.get_historical_features(
+            labels, features=job["features"], timestamp_column=job["timestamp_column"]
+        )
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     frame.write_parquet(job["out"])
     return {"seconds": seconds, "cpu_seconds": cpu, "rows": frame.height, "before_call_mb": before}
@@ -133,7 +153,7 @@ def _retrieve_feast(job: dict[str, Any]) -> dict[str, float]:
 def _child(job_path: Path) -> None:
     """Entry point of a measuring child: one retrieval, its figures written next to the job."""
     job = json.loads(job_path.read_text())
-    retrieve = _retrieve_ours if job["engine"] == "ours" else _retrieve_feast
+    retrieve = _retrieve_feast if job["engine"] == "feast" else _retrieve_ours
     figures = retrieve(job)
     figures["peak_mb"] = _status_mb("VmHWM")
     Path(job["result"]).write_text(json.dumps(figures))
@@ -197,7 +217,12 @@ def run_child(job: dict[str, Any], workdir: Path, timeout: float, memory_cap_mb:
 
 
 def measure_size(
-    name: str, root: Path, timeout: float, memory_cap_mb: float, differential: bool
+    name: str,
+    root: Path,
+    timeout: float,
+    memory_cap_mb: float,
+    differential: bool,
+    engines: tuple[str, ...] = ENGINES,
 ) -> SizeResult:
     """Generate and write one size (untimed), then measure each engine in its own child."""
     from benchmarks import news_data
@@ -215,9 +240,10 @@ def measure_size(
     started = time.perf_counter()
     news_data.write_ours(workdir / "ours", data)
     wrote_ours = time.perf_counter() - started
-    _log(f"[{name}] writing Feast's parquet files and registry")
     started = time.perf_counter()
-    news_data.write_feast(workdir / "feast", data, project="news")
+    if "feast" in engines:
+        _log(f"[{name}] writing Feast's parquet files and registry")
+        news_data.write_feast(workdir / "feast", data, project="news")
     wrote_feast = time.perf_counter() - started
     result = SizeResult(
         size=name,
@@ -237,8 +263,8 @@ def measure_size(
         "features": news_data.FEATURE_REFS,
         "timestamp_column": news_data.TIMESTAMP_COLUMN,
     }
-    stores = {"ours": workdir / "ours", "feast": workdir / "feast"}
-    for engine in ENGINES:
+    stores = {"ours": workdir / "ours", "duckdb": workdir / "ours", "feast": workdir / "feast"}
+    for engine in engines:
         _log(f"[{name}] {ENGINE_LABELS[engine]}: get_historical_features")
         job = {
             **common,
@@ -255,8 +281,18 @@ def measure_size(
             f"load {run.load_average}"
         )
 
-    ours, feast = result.runs["ours"], result.runs["feast"]
-    if ours.seconds is not None and feast.seconds is not None:  # both ran to the end
+    _ratios(result, workdir)
+    ours, feast = result.runs.get("ours"), result.runs.get("feast")
+    if kept is not None and ours and feast and ours.ok and feast.ok:
+        result.differential = _differential(kept, workdir)
+    return result
+
+
+def _ratios(result: SizeResult, workdir: Path) -> None:
+    ours, feast = result.runs.get("ours"), result.runs.get("feast")
+    if ours is None or ours.seconds is None:
+        return
+    if feast is not None and feast.seconds is not None:  # both ran to the end
         assert ours.cpu_seconds is not None
         assert feast.cpu_seconds is not None
         result.ratios = {
@@ -264,9 +300,25 @@ def measure_size(
             "cpu_feast_over_ours": round(feast.cpu_seconds / ours.cpu_seconds, 2),
             "peak_memory_feast_over_ours": round(feast.peak_mb / ours.peak_mb, 2),
         }
-    if kept is not None and ours.ok and feast.ok:
-        result.differential = _differential(kept, workdir)
-    return result
+    duck = result.runs.get("duckdb")
+    if duck is not None and duck.seconds is not None:
+        assert ours.cpu_seconds is not None
+        assert duck.cpu_seconds is not None
+        result.ratios |= {
+            "time_duckdb_over_ours": round(duck.seconds / ours.seconds, 2),
+            "cpu_duckdb_over_ours": round(duck.cpu_seconds / ours.cpu_seconds, 2),
+            "peak_memory_duckdb_over_ours": round(duck.peak_mb / ours.peak_mb, 2),
+            "duckdb_equals_ours": float(_same_output(workdir)),
+        }
+
+
+def _same_output(workdir: Path) -> bool:
+    """The DuckDB SQL path's training set equals the polars path's, cell for cell, in order."""
+    import polars as pl
+
+    return pl.read_parquet(workdir / "ours.out.parquet").equals(
+        pl.read_parquet(workdir / "duckdb.out.parquet")
+    )
 
 
 def _differential(data: Any, workdir: Path) -> dict[str, Any]:
@@ -303,7 +355,7 @@ def _log(message: str) -> None:
 def _versions() -> dict[str, str]:
     from importlib.metadata import version
 
-    packages = ("feast", "dask", "pandas", "pyarrow", "polars", "pyiceberg")
+    packages = ("feast", "dask", "pandas", "pyarrow", "polars", "pyiceberg", "duckdb")
     return {
         "python": platform.python_version(),
         "cpus": str(os.cpu_count()),
@@ -313,28 +365,31 @@ def _versions() -> dict[str, str]:
 
 def print_report(results: list[SizeResult]) -> None:
     print(
-        f"{'size':7} {'feature rows':>12} {'labels':>9} {'system':27} {'seconds':>8} "
+        f"{'size':7} {'feature rows':>12} {'labels':>9} {'system':30} {'seconds':>8} "
         f"{'CPU s':>7} {'peak MB':>8} {'MB before':>9} {'rows out':>9} {'load':>5}"
     )
     for r in results:
-        for engine in ENGINES:
-            run = r.runs[engine]
+        for engine, run in r.runs.items():
             seconds = f"{run.seconds:.2f}" if run.seconds is not None else "-"
             cpu = f"{run.cpu_seconds:.2f}" if run.cpu_seconds is not None else "-"
             before = f"{run.before_call_mb:,.0f}" if run.before_call_mb is not None else "-"
             rows = f"{run.rows_out:,}" if run.rows_out is not None else "-"
             print(
                 f"{r.size:7} {r.feature_rows:>12,} {r.entity_rows:>9,} "
-                f"{ENGINE_LABELS[engine]:27} {seconds:>8} {cpu:>7} {run.peak_mb:>8,.0f} "
+                f"{ENGINE_LABELS[engine]:30} {seconds:>8} {cpu:>7} {run.peak_mb:>8,.0f} "
                 f"{before:>9} {rows:>9} {run.load_average:>5.1f}"
             )
     for r in results:
-        if r.ratios:
-            print(
-                f"{r.size}: Feast / ours: time {r.ratios['time_feast_over_ours']:.2f}x, "
-                f"CPU {r.ratios['cpu_feast_over_ours']:.2f}x, "
-                f"peak memory {r.ratios['peak_memory_feast_over_ours']:.2f}x"
-            )
+        for peer, label in (("feast", "Feast"), ("duckdb", "DuckDB SQL")):
+            if f"time_{peer}_over_ours" in r.ratios:
+                print(
+                    f"{r.size}: {label} / polars: time {r.ratios[f'time_{peer}_over_ours']:.2f}x, "
+                    f"CPU {r.ratios[f'cpu_{peer}_over_ours']:.2f}x, "
+                    f"peak memory {r.ratios[f'peak_memory_{peer}_over_ours']:.2f}x"
+                )
+        if "duckdb_equals_ours" in r.ratios:
+            same = "equal" if r.ratios["duckdb_equals_ours"] else "DIFFERENT"
+            print(f"{r.size}: DuckDB SQL vs polars training sets: {same}")
         for run in r.runs.values():
             if not run.ok:
                 print(f"{r.size}: {ENGINE_LABELS[run.engine]}: {run.outcome}")
@@ -357,6 +412,9 @@ def main() -> None:
         default="medium",
         choices=SIZE_ORDER,
         help="compare both outputs row by row on sizes up to this one",
+    )
+    parser.add_argument(
+        "--engines", default=",".join(ENGINES), help=f"comma-separated, of {list(ENGINES)}"
     )
     parser.add_argument("--workdir", type=Path, help="keep the data here (default: a temp dir)")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
@@ -382,6 +440,7 @@ def main() -> None:
                     args.timeout,
                     args.memory_cap_gb * 1024,
                     SIZE_ORDER.index(name) <= compare_up_to,
+                    tuple(e.strip() for e in args.engines.split(",") if e.strip()),
                 )
             )
             if args.workdir is None:

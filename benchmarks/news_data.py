@@ -149,6 +149,7 @@ SIZES = {
     "small": Size("small", 10_000, 5_000),
     "medium": Size("medium", 1_000_000, 200_000),
     "large": Size("large", 10_000_000, 1_000_000),
+    "xlarge": Size("xlarge", 50_000_000, 5_000_000),
 }
 
 

@@ -196,3 +196,11 @@ class PromotionConflictError(FeaturePlatformError):
 class ExperimentHistoryError(FeaturePlatformError):
     """What an experiment changed can no longer be told from the table's history (its base
     snapshot expired, or main was rolled back past it)."""
+
+
+class SnowflakeTableStateError(ConfigurationError):
+    """A Snowflake table a training set reads is missing, or not refreshed to its snapshot.
+
+    Raised before any statement that writes runs; the message names the table, the snapshot
+    Snowflake holds and the one wanted, and the asset or command that refreshes it.
+    """

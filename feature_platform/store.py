@@ -82,6 +82,8 @@ if TYPE_CHECKING:
     # first touches its online side, so that commands reading only specs start fast.
     from feature_platform.online_store import OnlineStore, OnlineWriteReport
     from feature_platform.online_store.serving import OnlineFeatureReader
+    from feature_platform.training.duckdb_join import DuckDBOptions
+    from feature_platform.training.sql_retrieval import Engine, SnowflakeTarget
 
 WriteTarget = Literal["offline", "online", "both"]
 
@@ -610,6 +612,8 @@ class FeatureStore:
         timestamp_column: str = DEFAULT_TIMESTAMP_COLUMN,
         as_of: AsOf | Mapping[str, AsOf] | None = None,
         experiment: str | None = None,
+        engine: Engine = "polars",
+        snowflake: SnowflakeTarget | None = None,
     ) -> pl.DataFrame:
         """A point-in-time correct training frame: `features` as of each entity row's timestamp.
 
@@ -620,7 +624,8 @@ class FeatureStore:
         its ttl). `as_of` (a timestamp, or per group a snapshot id or timestamp) reads the tables
         as they were, to rebuild a training set exactly; `build_training_set` also returns the
         snapshot ids used. With an `experiment`, the groups it wrote are read from their branch
-        of it, the others from main.
+        of it, the others from main. `engine` runs the join in polars (default), DuckDB or
+        Snowflake with the same result; see `build_training_set`.
         """
         return self.build_training_set(
             entity_df,
@@ -629,6 +634,8 @@ class FeatureStore:
             timestamp_column=timestamp_column,
             as_of=as_of,
             experiment=experiment,
+            engine=engine,
+            snowflake=snowflake,
         ).frame
 
     def build_training_set(
@@ -641,15 +648,54 @@ class FeatureStore:
         as_of: AsOf | Mapping[str, AsOf] | None = None,
         max_rows_per_read: int = DEFAULT_MAX_ROWS_PER_READ,
         experiment: str | None = None,
+        engine: Engine = "polars",
+        snowflake: SnowflakeTarget | None = None,
+        duckdb: DuckDBOptions | None = None,
+        name: str = "training_set",
     ) -> TrainingSet:
         """`get_historical_features` plus the snapshot each group was read at and read counts.
 
+        Args:
+            entity_df: The label rows (see `get_historical_features`), or with
+                ``engine="snowflake"`` a `SnowflakeLabels` table or query.
+            features: ``"<group>:<feature>"`` references.
+            full_feature_names: Name columns ``<group>__<feature>``.
+            timestamp_column: The labels' instant column.
+            as_of: Read the tables as of a timestamp, or per group a snapshot id or timestamp.
+            max_rows_per_read: The polars join's bound on feature rows held at once.
+            experiment: Read the groups the experiment wrote from its branches (polars only).
+            engine: ``polars`` (in process, bounded memory), ``duckdb`` (one SQL statement over
+                the snapshot's Parquet files, spilling to disk past `duckdb`'s memory limit) or
+                ``snowflake`` (one SQL statement over the registered Iceberg tables, which
+                must be refreshed to the snapshots read; `entity_df` may then be
+                `SnowflakeLabels`, a table or query already in Snowflake). Same result.
+            snowflake: Settings and connection for ``engine="snowflake"``.
+            duckdb: Memory limit and spill folder for ``engine="duckdb"``.
+            name: Names the Snowflake result table (with a digest of the snapshot ids).
+
         Raises:
             UnknownExperimentError: No group has `experiment`.
+            InvalidRequestError: `experiment` with an SQL engine (Snowflake's registered tables
+                show main only).
         """
         self._flush_pending()
         if experiment is not None:
+            if engine != "polars":
+                raise InvalidRequestError(
+                    f"experiment={experiment!r} works with engine='polars' only: the SQL "
+                    "engines read main (Snowflake's registered tables never show an experiment)"
+                )
             self.require_experiment(experiment)
+        if engine != "polars":
+            return self._build_with_sql(
+                entity_df,
+                features,
+                engine=engine,
+                options=(full_feature_names, timestamp_column, as_of),
+                snowflake=snowflake,
+                duckdb=duckdb,
+                name=name,
+            )
         return build_training_set(
             entity_df,
             features,
@@ -661,6 +707,35 @@ class FeatureStore:
             max_rows_per_read=max_rows_per_read,
             experiment=experiment,
         )
+
+    def _build_with_sql(
+        self,
+        entity_df: Any,
+        features: Iterable[str],
+        *,
+        engine: Engine,
+        options: tuple[bool, str, AsOf | Mapping[str, AsOf] | None],
+        snowflake: SnowflakeTarget | None,
+        duckdb: DuckDBOptions | None,
+        name: str,
+    ) -> TrainingSet:
+        from feature_platform.training.sql_retrieval import build_training_set_sql, plan_sql
+
+        full_feature_names, timestamp_column, as_of = options
+        columns = None
+        if snowflake is not None and snowflake.connection is not None:
+            columns = snowflake.label_columns(entity_df)
+        plan = plan_sql(
+            entity_df,
+            features,
+            load_table=self._table,
+            spec_of=applied_group,
+            full_feature_names=full_feature_names,
+            timestamp_column=timestamp_column,
+            as_of=as_of,
+            label_columns=columns,
+        )
+        return build_training_set_sql(plan, engine, name=name, snowflake=snowflake, duckdb=duckdb)
 
     def table(self, name: str) -> Table:
         """The group's pyiceberg table, for tools that want Iceberg directly (after a flush)."""

@@ -23,6 +23,7 @@ from feature_platform.training.entity_frame import DEFAULT_TIMESTAMP_COLUMN
 if TYPE_CHECKING:
     from feature_platform.store import FeatureStore
 
+ENGINES = ("polars", "duckdb", "snowflake")
 LabelQuery = Callable[["FeatureStore", TimeWindow], pl.DataFrame]
 
 
@@ -43,6 +44,8 @@ class TrainingSetDefinition:
         timestamp_column: The labels' instant column.
         description: Shown in the Dagster UI.
         owner: An email or ``team:<name>``, shown in the Dagster UI.
+        engine: Where the join runs: ``polars``, ``duckdb`` or ``snowflake`` (the registered
+            Iceberg tables, through the ``snowflake`` resource); the same rows either way.
     """
 
     name: str
@@ -54,6 +57,7 @@ class TrainingSetDefinition:
     timestamp_column: str = DEFAULT_TIMESTAMP_COLUMN
     description: str = ""
     owner: str | None = None
+    engine: str = "polars"
 
     def __post_init__(self) -> None:
         validate_identifier(self.name, "training set")
@@ -61,6 +65,10 @@ class TrainingSetDefinition:
         parse_references(self.features)  # malformed or repeated references fail at definition
         object.__setattr__(self, "features", tuple(self.features))
         check_training_set_names([self], self.group_names)
+        if self.engine not in ENGINES:
+            raise InvalidSpecError(
+                f"training set {self.name!r}: engine {self.engine!r} is not one of {list(ENGINES)}"
+            )
         if self.label_window <= dt.timedelta(0):
             raise InvalidSpecError(f"training set {self.name!r}: label_window must be positive")
 

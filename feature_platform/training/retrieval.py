@@ -8,7 +8,7 @@ after the feature tables have moved on.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +19,7 @@ from pyiceberg.table.snapshots import Snapshot
 from feature_platform.errors import InvalidRequestError, InvalidWindowError
 from feature_platform.offline_store.branches import ExperimentView, experiment_view
 from feature_platform.offline_store.reads import resolve_snapshot
-from feature_platform.references import plan_requests
+from feature_platform.references import GroupRequest, plan_requests
 from feature_platform.specs import FeatureGroup
 from feature_platform.training.entity_frame import (
     DEFAULT_TIMESTAMP_COLUMN,
@@ -44,6 +44,9 @@ class TrainingSet:
     groups: tuple[GroupJoinStats, ...]
     # Per group, the branch read: ``main``, or an experiment's ``exp_<name>``.
     branches: Mapping[str, str] = field(default_factory=dict)
+    engine: str = "polars"
+    statement: str | None = None  # the SQL that built it (engine duckdb or snowflake)
+    table: str | None = None  # the Snowflake table holding it (engine snowflake)
 
     @property
     def snapshot_ids(self) -> dict[str, int | None]:
@@ -100,11 +103,11 @@ def build_training_set(
         full_feature_names=full_feature_names,
         entity_columns=entities.columns,
     )
-    _check_as_of_groups(as_of, {request.group.name for request in requests})
+    check_as_of_groups(as_of, requests)
     snapshots = {
         request.group.name: views[request.group.name].snapshot
         if experiment is not None
-        else _snapshot_for(tables[request.group.name], request.group.name, as_of, len(requests))
+        else snapshot_for(tables[request.group.name], request.group.name, as_of, len(requests))
         for request in requests
     }
     labels = {
@@ -129,16 +132,18 @@ def build_training_set(
     return TrainingSet(output, tuple(stats), branches)
 
 
-def _check_as_of_groups(as_of: AsOf | Mapping[str, AsOf] | None, requested: set[str]) -> None:
+def check_as_of_groups(
+    as_of: AsOf | Mapping[str, AsOf] | None, requests: Sequence[GroupRequest]
+) -> None:
     if isinstance(as_of, Mapping):
-        unrequested = sorted(set(as_of) - requested)
+        unrequested = sorted(set(as_of) - {request.group.name for request in requests})
         if unrequested:
             raise InvalidWindowError(
                 f"as_of names groups {unrequested} that no requested feature comes from"
             )
 
 
-def _snapshot_for(
+def snapshot_for(
     table: Table, group: str, as_of: AsOf | Mapping[str, AsOf] | None, groups: int
 ) -> Snapshot | None:
     if isinstance(as_of, Mapping):
