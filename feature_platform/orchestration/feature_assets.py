@@ -106,24 +106,7 @@ def build_feature_group_definitions(definition: FeatureGroupDefinition) -> dg.De
     )
 
     @dg.multi_asset(
-        specs=[
-            dg.AssetSpec(
-                key=feature_asset_key(group.name),
-                deps=[source_dependency],
-                group_name="features",
-                description=group.description or None,
-                owners=[group.owner] if group.owner else None,
-                tags={**group.tags, "partitioning": group.partitioning},
-                kinds={"iceberg", "polars"},
-                metadata={
-                    "dagster/column_schema": column_schema(group),
-                    "entity": group.entity.name,
-                    "join_keys": ", ".join(group.join_keys),
-                    "ttl": str(group.ttl) if group.ttl else "none",
-                    "online": group.online,
-                },
-            )
-        ],
+        specs=[_feature_asset_spec(group, source_dependency)],
         name=feature_asset_key(group.name).to_python_identifier(),
         partitions_def=partitions_def,
         # A backfill's range is split into runs of `partitions_per_run` partitions; each run
@@ -178,6 +161,26 @@ def build_feature_group_definitions(definition: FeatureGroupDefinition) -> dg.De
     )
     return dg.Definitions(
         assets=[feature_group_asset], jobs=[job], schedules=[_schedule(definition, job)]
+    )
+
+
+def _feature_asset_spec(group: FeatureGroup, source_dependency: dg.AssetDep) -> dg.AssetSpec:
+    """The group's table as the UI shows it: its columns, keys, ttl and owner."""
+    return dg.AssetSpec(
+        key=feature_asset_key(group.name),
+        deps=[source_dependency],
+        group_name="features",
+        description=group.description or None,
+        owners=[group.owner] if group.owner else None,
+        tags={**group.tags, "partitioning": group.partitioning},
+        kinds={"iceberg", "polars"},
+        metadata={
+            "dagster/column_schema": column_schema(group),
+            "entity": group.entity.name,
+            "join_keys": ", ".join(group.join_keys),
+            "ttl": str(group.ttl) if group.ttl else "none",
+            "online": group.online,
+        },
     )
 
 
