@@ -15,6 +15,7 @@ from feature_platform.cli import (
     maintenance,
     online,
     scaffolding,
+    serve,
     snowflake,
     training_sets,
 )
@@ -29,6 +30,7 @@ COMMAND_GROUPS = (
     maintenance,
     training_sets,
     online,
+    serve,
 )
 
 

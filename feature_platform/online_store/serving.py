@@ -26,7 +26,7 @@ from feature_platform.errors import (
 from feature_platform.offline_store.validation import as_polars
 from feature_platform.online_store import OnlineStore
 from feature_platform.references import GroupRequest, plan_requests
-from feature_platform.specs import FeatureGroup
+from feature_platform.specs import EVENT_TIME_COLUMN, FeatureGroup
 
 DEFAULT_SPEC_REFRESH_SECONDS = 60.0
 
@@ -44,6 +44,26 @@ class _Key:
     polars: pl.DataType
     keyed_by: str  # which groups key it by what, for error messages
     integer: bool  # Python bools are ints: such a column must be checked for them
+
+
+@dataclass(frozen=True)
+class ServedFeatures:
+    """An online read with what a feature server reports per value besides the value.
+
+    Attributes:
+        frame: The join keys, then each feature; values past their group's ttl are null, as
+            `OnlineFeatureReader.read` returns them.
+        groups: Per feature column of `frame` (after the keys), the index of its group in
+            `event_times` and `expired`.
+        event_times: Per requested group, the stored event time of each row's value (null
+            where the entity has none), also for expired values.
+        expired: Per requested group, whether each row's value is older than the group's ttl.
+    """
+
+    frame: pl.DataFrame
+    groups: tuple[int, ...]
+    event_times: tuple[pl.Series, ...]
+    expired: tuple[pl.Series, ...]
 
 
 @dataclass(frozen=True)
@@ -102,6 +122,50 @@ class OnlineFeatureReader:
             for feature, output in zip(request.features, request.output_names, strict=True):
                 columns.append(values.get_column(feature).alias(output))
         return pl.DataFrame(columns)
+
+    def read_served(
+        self,
+        features: Iterable[str],
+        entity_rows: Sequence[Mapping[str, Any]] | Any,
+        *,
+        full_feature_names: bool = False,
+        now: dt.datetime | None = None,
+    ) -> ServedFeatures:
+        """`read`, with each value's event time and whether it expired (for a feature server).
+
+        Raises:
+            FeatureNotOnlineError: A requested group is not online.
+            SchemaMismatchError: `entity_rows` lacks a join key of a requested group.
+        """
+        if isinstance(features, str):
+            raise InvalidFeatureReferenceError(
+                f"features must be a list of references; write features=[{features!r}]"
+            )
+        plan = self._plan(tuple(features), full_feature_names)
+        keys = _key_frame(entity_rows, plan.keys)
+        now = dt.datetime.now(dt.UTC) if now is None else now
+        columns = keys.get_columns()
+        groups: list[int] = []
+        times: list[pl.Series] = []
+        expired: list[pl.Series] = []
+        for index, request in enumerate(plan.requests):
+            group = request.group
+            group_frame = pl.DataFrame([keys.get_column(k) for k in group.join_keys])
+            values = self._online.read(group, group_frame, request.features, keep_expired=True)
+            stored = values.get_column(EVENT_TIME_COLUMN)
+            if group.ttl is None:
+                old = pl.Series(EVENT_TIME_COLUMN, [False] * values.height, dtype=pl.Boolean)
+            else:
+                old = (stored < (now - group.ttl)).fill_null(False)
+            for feature, output in zip(request.features, request.output_names, strict=True):
+                value = values.get_column(feature)
+                if old.any():
+                    value = value.zip_with(~old, pl.Series([None] * old.len(), dtype=value.dtype))
+                columns.append(value.alias(output))
+                groups.append(index)
+            times.append(stored)
+            expired.append(old)
+        return ServedFeatures(pl.DataFrame(columns), tuple(groups), tuple(times), tuple(expired))
 
     def invalidate(self) -> None:
         """Forget cached specs (after `apply` in this process)."""
