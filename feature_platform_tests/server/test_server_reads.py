@@ -29,6 +29,14 @@ def served(request: pytest.FixtureRequest) -> Served:
     return request.getfixturevalue(request.param)  # type: ignore[no-any-return]
 
 
+def as_rows(entities: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    columns = list(entities.values())
+    return [
+        {k: column[i] for k, column in zip(entities, columns, strict=True)}
+        for i in range(len(columns[0]))
+    ]
+
+
 def _json_value(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         text = value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f").rstrip("0").rstrip(".")
@@ -49,7 +57,7 @@ def check_against_store(
     body = {"features": features, "entities": entities, **kw}
     answer = served.server.post("/get-online-features", body)
     assert answer.status == 200, answer.body
-    rows = [dict(zip(entities, values, strict=True)) for values in zip(*entities.values())]
+    rows = as_rows(entities)
     want = expected_columns(served, features, rows, **kw)
     got = answer.json
     assert got["metadata"]["feature_names"] == list(want)
@@ -149,7 +157,7 @@ def test_arrow_stream_is_the_librarys_frame(served: Served) -> None:
     assert answer.status == 200, answer.body
     assert answer.headers["content-type"] == "application/vnd.apache.arrow.stream"
     frame = pl.from_arrow(pa.ipc.open_stream(answer.body).read_all())
-    rows = [dict(zip(entities, v, strict=True)) for v in zip(*entities.values())]
+    rows = as_rows(entities)
     assert isinstance(frame, pl.DataFrame)
     assert_frame_equal(frame, served.store.get_online_features(MIXED, rows))
 
