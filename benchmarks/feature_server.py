@@ -243,8 +243,13 @@ class Client:
         self.headers = {"Content-Type": "application/json"}
 
     def post(self, body: bytes) -> bytes:
-        self.connection.request("POST", "/get-online-features", body, self.headers)
-        response = self.connection.getresponse()
+        try:
+            self.connection.request("POST", "/get-online-features", body, self.headers)
+            response = self.connection.getresponse()
+        except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+            self.connection.close()  # the server closed an idle connection: open another
+            self.connection.request("POST", "/get-online-features", body, self.headers)
+            response = self.connection.getresponse()
         data = response.read()
         if response.status != 200:
             raise RuntimeError(f"HTTP {response.status}: {data[:500]!r}")

@@ -66,6 +66,8 @@ def _run(settings: ServerSettings) -> None:
         timeout_graceful_shutdown=int(settings.graceful_seconds),
         lifespan="on",
         server_header=False,
+        # Inference services keep connections open between bursts (uvicorn's default is 5 s).
+        timeout_keep_alive=30,
     )
 
 

@@ -272,3 +272,14 @@ def test_after_every_refusal_the_server_still_serves_and_counted_them(
     assert 'feature_server_requests_total{route="get-online-features",status="200"}' in metrics
     assert "feature_server_request_seconds_bucket" in metrics
     assert 'status="5' not in metrics  # no 5xx ever
+
+
+def test_the_openapi_document_and_page_are_served(server: ServerProcess) -> None:
+    spec = server.get("/openapi.json", AUTH)
+    assert spec.status == 200
+    assert "/get-online-features" in spec.json["paths"]
+    assert f"{MAX_ENTITIES} entities" in spec.json["info"]["description"]
+    docs = server.get("/docs", AUTH)
+    assert docs.status == 200
+    assert docs.headers["content-type"].startswith("text/html")
+    assert b"POST /push" in docs.body
