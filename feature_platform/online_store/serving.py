@@ -21,10 +21,12 @@ from feature_platform.dtypes import converts_losslessly, polars_dtype
 from feature_platform.errors import (
     FeatureNotOnlineError,
     InvalidFeatureReferenceError,
+    NaiveTimestampError,
     SchemaMismatchError,
 )
 from feature_platform.offline_store.validation import as_polars
 from feature_platform.online_store import OnlineStore
+from feature_platform.online_store.reads import EPOCH, MICROSECOND
 from feature_platform.references import GroupRequest, plan_requests
 from feature_platform.specs import EVENT_TIME_COLUMN, FeatureGroup
 
@@ -54,16 +56,17 @@ class ServedFeatures:
         frame: The join keys, then each feature; values past their group's ttl are null, as
             `OnlineFeatureReader.read` returns them.
         groups: Per feature column of `frame` (after the keys), the index of its group in
-            `event_times` and `expired`.
-        event_times: Per requested group, the stored event time of each row's value (null
-            where the entity has none), also for expired values.
-        expired: Per requested group, whether each row's value is older than the group's ttl.
+            `event_times` and `cutoffs`.
+        event_times: Per requested group, the stored event time of each row's value in epoch
+            microseconds (None where the entity has none), also for expired values.
+        cutoffs: Per requested group, the oldest live event time in epoch microseconds (None
+            without a ttl): an older value expired.
     """
 
     frame: pl.DataFrame
     groups: tuple[int, ...]
-    event_times: tuple[pl.Series, ...]
-    expired: tuple[pl.Series, ...]
+    event_times: tuple[list[int | None], ...]
+    cutoffs: tuple[int | None, ...]
 
 
 @dataclass(frozen=True)
@@ -143,29 +146,33 @@ class OnlineFeatureReader:
             )
         plan = self._plan(tuple(features), full_feature_names)
         keys = _key_frame(entity_rows, plan.keys)
-        now = dt.datetime.now(dt.UTC) if now is None else now
+        if now is not None and now.tzinfo is None:
+            raise NaiveTimestampError("now must be a timezone-aware datetime")
+        elapsed = (dt.datetime.now(dt.UTC) if now is None else now) - EPOCH
         columns = keys.get_columns()
         groups: list[int] = []
-        times: list[pl.Series] = []
-        expired: list[pl.Series] = []
+        times: list[list[int | None]] = []
+        cutoffs: list[int | None] = []
         for index, request in enumerate(plan.requests):
             group = request.group
             group_frame = pl.DataFrame([keys.get_column(k) for k in group.join_keys])
             values = self._online.read(group, group_frame, request.features, keep_expired=True)
-            stored = values.get_column(EVENT_TIME_COLUMN)
-            if group.ttl is None:
-                old = pl.Series(EVENT_TIME_COLUMN, [False] * values.height, dtype=pl.Boolean)
-            else:
-                old = (stored < (now - group.ttl)).fill_null(False)
+            stored = values.get_column(EVENT_TIME_COLUMN).to_physical().to_list()
+            cutoff = None if group.ttl is None else (elapsed - group.ttl) // MICROSECOND
+            expired = (
+                []
+                if cutoff is None
+                else [i for i, t in enumerate(stored) if t is not None and t < cutoff]
+            )
             for feature, output in zip(request.features, request.output_names, strict=True):
                 value = values.get_column(feature)
-                if old.any():
-                    value = value.zip_with(~old, pl.Series([None] * old.len(), dtype=value.dtype))
+                if expired:  # rare: only then is a column copied
+                    value = value.scatter(expired, None)
                 columns.append(value.alias(output))
                 groups.append(index)
             times.append(stored)
-            expired.append(old)
-        return ServedFeatures(pl.DataFrame(columns), tuple(groups), tuple(times), tuple(expired))
+            cutoffs.append(cutoff)
+        return ServedFeatures(pl.DataFrame(columns), tuple(groups), tuple(times), tuple(cutoffs))
 
     def invalidate(self) -> None:
         """Forget cached specs (after `apply` in this process)."""

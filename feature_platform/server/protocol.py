@@ -17,6 +17,7 @@ is the stored one). Missing timestamps read ``1970-01-01T00:00:00Z``, as in Feas
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 from collections.abc import Mapping
@@ -32,6 +33,7 @@ from feature_platform.store import WriteTarget
 
 ARROW_STREAM: Final = "application/vnd.apache.arrow.stream"
 EPOCH_TEXT: Final = "1970-01-01T00:00:00Z"
+EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 PUSH_TARGETS: Final[Mapping[str, WriteTarget]] = {
     "online": "online",
     "offline": "offline",
@@ -194,24 +196,39 @@ def online_response(served: ServedFeatures) -> dict[str, Any]:
         for column in frame.get_columns()[:keys]
     ]
     per_group = [
-        _statuses_and_times(times, expired)
-        for times, expired in zip(served.event_times, served.expired, strict=True)
+        _statuses_and_times(times, cutoff)
+        for times, cutoff in zip(served.event_times, served.cutoffs, strict=True)
     ]
     for column, group in zip(frame.get_columns()[keys:], served.groups, strict=True):
-        statuses, times = per_group[group]
-        results.append({"values": _values(column), "statuses": statuses, "event_timestamps": times})
+        statuses, texts = per_group[group]
+        results.append({"values": _values(column), "statuses": statuses, "event_timestamps": texts})
     return {"metadata": {"feature_names": frame.columns}, "results": results}
 
 
-def _statuses_and_times(times: pl.Series, expired: pl.Series) -> tuple[list[str], list[str]]:
-    found = times.is_not_null().to_list()
-    old = expired.to_list()
-    statuses = [
-        ("OUTSIDE_MAX_AGE" if late else "PRESENT") if hit else "NOT_FOUND"
-        for hit, late in zip(found, old, strict=True)
-    ]
-    texts = times.dt.to_string(_TIME_FORMAT).fill_null(EPOCH_TEXT).to_list()
+def _statuses_and_times(times: list[int | None], cutoff: int | None) -> tuple[list[str], list[str]]:
+    """Per row, Feast's status and the stored event time (epoch microseconds) as RFC 3339."""
+    statuses, texts = [], []
+    for time in times:
+        if time is None:
+            statuses.append("NOT_FOUND")
+            texts.append(EPOCH_TEXT)
+        else:
+            statuses.append(
+                "OUTSIDE_MAX_AGE" if cutoff is not None and time < cutoff else "PRESENT"
+            )
+            texts.append(_time_text(time))
     return statuses, texts
+
+
+def _time_text(microseconds: int) -> str:
+    """Feast's rendering: seconds, then as many fraction digits as needed (3 or 6), then Z."""
+    seconds, fraction = divmod(microseconds, 1_000_000)
+    text = (EPOCH + dt.timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
+    if fraction == 0:
+        return text + "Z"
+    if fraction % 1000 == 0:
+        return f"{text}.{fraction // 1000:03d}Z"
+    return f"{text}.{fraction:06d}Z"
 
 
 def _values(column: pl.Series) -> list[Any]:
