@@ -105,13 +105,17 @@ class Server:
     startup_seconds: float = 0.0
 
     def cpu_seconds(self) -> float:
-        """User + system CPU of the server process and its children so far."""
+        """User + system CPU of the server process and its workers so far.
+
+        A worker that exited (Feast's gunicorn replaces each after `--max-requests`) counts in
+        its parent's reaped-children times (``/proc/<pid>/stat`` fields 16 and 17).
+        """
         total = 0.0
         for pid in [self.process.pid, *_children(self.process.pid)]:
             with contextlib.suppress(OSError):
                 stat = Path(f"/proc/{pid}/stat").read_text()
                 fields = stat[stat.rindex(")") + 2 :].split()
-                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+                total += sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
         return total
 
     def stop(self) -> None:
