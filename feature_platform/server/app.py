@@ -78,18 +78,12 @@ class FeatureServer:
 
     def start(self) -> None:
         store = self._open_store()
-        catalog: list[ServedCatalog] = []  # the reader's spec lookup, bound once it exists
-        reader = OnlineFeatureReader(
-            store.online, lambda name: catalog[0].group(name), spec_refresh_seconds=math.inf
-        )
-        catalog.append(
-            ServedCatalog(
-                store, self.settings.refresh_seconds, reader.invalidate, self._training_sets
-            )
-        )
+        catalog = ServedCatalog(store, self.settings.refresh_seconds, self._training_sets)
+        reader = OnlineFeatureReader(store.online, catalog.group, spec_refresh_seconds=math.inf)
+        catalog.on_change = reader.invalidate  # plans are re-made from the refreshed specs
         self._threaded_reads = store.config.online_store != "embedded"
-        catalog[0].start()
-        self._serving = _Serving(store, catalog[0], reader)
+        catalog.start()
+        self._serving = _Serving(store, catalog, reader)
 
     def stop(self) -> None:
         """Stop refreshing and close the store, committing buffered offline pushes."""

@@ -36,12 +36,12 @@ class ServedCatalog:
         self,
         store: FeatureStore,
         refresh_seconds: float,
-        on_change: Callable[[], None],
         training_sets: TrainingSets = registered_training_sets,
     ) -> None:
         self._store = store
         self._refresh_seconds = refresh_seconds
-        self._on_change = on_change
+        #: Called after a refresh that changed any spec (the reader drops its cached plans).
+        self.on_change: Callable[[], None] = lambda: None
         self._groups: Mapping[str, FeatureGroup] = {}
         self._training_sets: Mapping[str, TrainingSetDefinition] = {}
         self._training_sets_error = ""
@@ -77,7 +77,7 @@ class ServedCatalog:
         changed = groups != self._groups
         if changed:
             self._groups = groups
-            self._on_change()
+            self.on_change()
         return changed
 
     def group(self, name: str) -> FeatureGroup:
