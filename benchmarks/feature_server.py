@@ -465,7 +465,7 @@ def ratios(latencies: Sequence[Latency], rates: Sequence[Throughput]) -> list[di
             rows.append(
                 {
                     "pair": f"{ours_name} / {feast_name}",
-                    "measure": f"{entities} entities",
+                    "measure": f"{entities} entit{'y' if entities == 1 else 'ies'}",
                     "p50_faster": round(b.p50_ms / a.p50_ms, 2),
                     "p99_faster": round(b.p99_ms / a.p99_ms, 2),
                 }
