@@ -12,7 +12,6 @@ import logging
 from typing import Final
 
 from feature_platform.errors import (
-    ConfigurationError,
     FeatureNameClashError,
     FeatureNotOnlineError,
     FeaturePlatformError,
@@ -56,7 +55,6 @@ _STATUSES: Final[tuple[tuple[type[Exception], int], ...]] = (
     (InvalidIdentifierError, 400),
     (InvalidFrameError, 400),
     (InvalidRequestError, 400),
-    (ConfigurationError, 400),
     (OnlineStoreError, 503),
 )
 
@@ -71,7 +69,7 @@ def problem(exc: Exception) -> tuple[int, str]:
             if status == 503:
                 message = f"the online store is unavailable, retry later: {message}"
             return status, message
-    if isinstance(exc, FeaturePlatformError):
+    if isinstance(exc, FeaturePlatformError):  # e.g. a misconfigured store: the server's fault
         logger.error("request failed: %s", exc)
         return 500, f"the server could not answer: {exc}"
     logger.exception("request failed with an unexpected error")
