@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from feature_platform.cli import main
 from feature_platform.errors import ConfigurationError
 from feature_platform.server.openapi import document, page
 from feature_platform.server.settings import TOKEN_VARIABLE, ServerSettings
@@ -54,3 +55,14 @@ def test_the_openapi_document_names_every_route_and_the_limits() -> None:
     html = page(spec)
     assert "POST /get-online-features" in html
     assert "<script" not in html  # renders without fetching anything
+
+
+@pytest.mark.parametrize(
+    ("flags", "words"),
+    [(["--workers", "0"], "workers must be at least 1"), (["--port", "70000"], "65535")],
+)
+def test_a_bad_flag_is_a_clear_error_before_anything_starts(
+    flags: list[str], words: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["serve", *flags]) == 2
+    assert words in capsys.readouterr().err
