@@ -4,28 +4,18 @@ the store it serves, so every answer can be checked against `FeatureStore.get_on
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from feature_platform import FeatureStore
 from feature_platform_tests.server.harness import (
     Dynalite,
+    Served,
     ServerProcess,
     dynamodb_environment,
     prepare_home,
     server_environment,
 )
-
-
-@dataclass
-class Served:
-    """A running server and a store on the same configuration."""
-
-    server: ServerProcess
-    store: FeatureStore
-    environment: dict[str, str]
 
 
 def _serve(folder: Path, **extra: str) -> Iterator[Served]:

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -246,6 +247,15 @@ class ServerProcess:
             self.process.kill()
             self.process.wait()
             raise
+
+
+@dataclass
+class Served:
+    """A running server and a store on the same configuration."""
+
+    server: ServerProcess
+    store: FeatureStore
+    environment: dict[str, str]
 
 
 class Dynalite:

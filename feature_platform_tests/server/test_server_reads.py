@@ -15,8 +15,7 @@ import pyarrow as pa
 import pytest
 from polars.testing import assert_frame_equal
 
-from feature_platform_tests.server.conftest import Served
-from feature_platform_tests.server.harness import EXPIRED_FROM, NOW, USERS
+from feature_platform_tests.server.harness import EXPIRED_FROM, NOW, USERS, Served
 
 pytestmark = pytest.mark.integration
 
