@@ -107,7 +107,11 @@ def _environment() -> dict[str, str]:
 
 
 # `uv run X` runs X from the checkout's environment, which is what uv does once it is synced.
-UV_RUN = 'uv() { if [ "$1" = run ]; then shift; "$@"; else command uv "$@"; fi; }\n'
+# In a subshell (`uv run X &`) X replaces it, so `$!` is X's pid, as it is uv's with real uv.
+UV_RUN = (
+    'uv() { if [ "$1" = run ]; then shift; if [ "$BASHPID" != "$$" ]; then exec "$@"; fi; "$@"; '
+    'else command uv "$@"; fi; }\n'
+)
 
 
 def test_the_readme_has_examples_of_both_kinds() -> None:

@@ -16,6 +16,7 @@ from feature_platform.cli import (
     maintenance,
     online,
     scaffolding,
+    serve,
     snowflake,
     training_sets,
 )
@@ -31,6 +32,7 @@ COMMAND_GROUPS = (
     training_sets,
     experiments,
     online,
+    serve,
 )
 
 

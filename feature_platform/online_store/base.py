@@ -203,6 +203,8 @@ class OnlineStore(abc.ABC):
         entity_keys: pl.DataFrame,
         features: Sequence[str],
         now: dt.datetime | None = None,
+        *,
+        keep_expired: bool = False,
     ) -> pl.DataFrame:
         """The latest live values of `features` for each row of `entity_keys`, in order.
 
@@ -211,6 +213,9 @@ class OnlineStore(abc.ABC):
             entity_keys: One column per join key (other columns are ignored); rows may repeat.
             features: Feature names of the group, in output order.
             now: The time against which the group's ttl is applied; defaults to the clock.
+            keep_expired: Return values older than the ttl too, with their ``event_time``, so
+                that a server can tell an expired value from a missing one (Feast's
+                ``OUTSIDE_MAX_AGE`` against ``NOT_FOUND``) and null it itself.
 
         Returns:
             The join keys, ``event_time`` and the features, one row per request row; nulls
@@ -227,7 +232,8 @@ class OnlineStore(abc.ABC):
         pks = encode_keys([column.to_list() for column in keys])
         unique = list(dict.fromkeys(pk for pk in pks if pk is not None))
         found = compiled.fetch(unique) if unique else {}
-        return assemble(compiled.plan, keys, pks, found, cutoff_us(compiled.plan, now))
+        cutoff = None if keep_expired else cutoff_us(compiled.plan, now)
+        return assemble(compiled.plan, keys, pks, found, cutoff)
 
     def delete_table(self, group: FeatureGroup) -> None:
         """Drop the group's table and every item in it; a missing table is not an error."""

@@ -21,12 +21,14 @@ from feature_platform.dtypes import converts_losslessly, polars_dtype
 from feature_platform.errors import (
     FeatureNotOnlineError,
     InvalidFeatureReferenceError,
+    NaiveTimestampError,
     SchemaMismatchError,
 )
 from feature_platform.offline_store.validation import as_polars
 from feature_platform.online_store import OnlineStore
+from feature_platform.online_store.reads import EPOCH, MICROSECOND
 from feature_platform.references import GroupRequest, plan_requests
-from feature_platform.specs import FeatureGroup
+from feature_platform.specs import EVENT_TIME_COLUMN, FeatureGroup
 
 DEFAULT_SPEC_REFRESH_SECONDS = 60.0
 
@@ -44,6 +46,27 @@ class _Key:
     polars: pl.DataType
     keyed_by: str  # which groups key it by what, for error messages
     integer: bool  # Python bools are ints: such a column must be checked for them
+
+
+@dataclass(frozen=True)
+class ServedFeatures:
+    """An online read with what a feature server reports per value besides the value.
+
+    Attributes:
+        frame: The join keys, then each feature; values past their group's ttl are null, as
+            `OnlineFeatureReader.read` returns them.
+        groups: Per feature column of `frame` (after the keys), the index of its group in
+            `event_times` and `cutoffs`.
+        event_times: Per requested group, the stored event time of each row's value in epoch
+            microseconds (None where the entity has none), also for expired values.
+        cutoffs: Per requested group, the oldest live event time in epoch microseconds (None
+            without a ttl): an older value expired.
+    """
+
+    frame: pl.DataFrame
+    groups: tuple[int, ...]
+    event_times: tuple[list[int | None], ...]
+    cutoffs: tuple[int | None, ...]
 
 
 @dataclass(frozen=True)
@@ -102,6 +125,54 @@ class OnlineFeatureReader:
             for feature, output in zip(request.features, request.output_names, strict=True):
                 columns.append(values.get_column(feature).alias(output))
         return pl.DataFrame(columns)
+
+    def read_served(
+        self,
+        features: Iterable[str],
+        entity_rows: Sequence[Mapping[str, Any]] | Any,
+        *,
+        full_feature_names: bool = False,
+        now: dt.datetime | None = None,
+    ) -> ServedFeatures:
+        """`read`, with each value's event time and whether it expired (for a feature server).
+
+        Raises:
+            FeatureNotOnlineError: A requested group is not online.
+            SchemaMismatchError: `entity_rows` lacks a join key of a requested group.
+        """
+        if isinstance(features, str):
+            raise InvalidFeatureReferenceError(
+                f"features must be a list of references; write features=[{features!r}]"
+            )
+        plan = self._plan(tuple(features), full_feature_names)
+        keys = _key_frame(entity_rows, plan.keys)
+        if now is not None and now.tzinfo is None:
+            raise NaiveTimestampError("now must be a timezone-aware datetime")
+        elapsed = (dt.datetime.now(dt.UTC) if now is None else now) - EPOCH
+        columns = keys.get_columns()
+        groups: list[int] = []
+        times: list[list[int | None]] = []
+        cutoffs: list[int | None] = []
+        for index, request in enumerate(plan.requests):
+            group = request.group
+            group_frame = pl.DataFrame([keys.get_column(k) for k in group.join_keys])
+            values = self._online.read(group, group_frame, request.features, keep_expired=True)
+            stored = values.get_column(EVENT_TIME_COLUMN).to_physical().to_list()
+            cutoff = None if group.ttl is None else (elapsed - group.ttl) // MICROSECOND
+            expired = (
+                []
+                if cutoff is None
+                else [i for i, t in enumerate(stored) if t is not None and t < cutoff]
+            )
+            for feature, output in zip(request.features, request.output_names, strict=True):
+                value = values.get_column(feature)
+                if expired:  # rare: only then is a column copied
+                    value = value.scatter(expired, None)
+                columns.append(value.alias(output))
+                groups.append(index)
+            times.append(stored)
+            cutoffs.append(cutoff)
+        return ServedFeatures(pl.DataFrame(columns), tuple(groups), tuple(times), tuple(cutoffs))
 
     def invalidate(self) -> None:
         """Forget cached specs (after `apply` in this process)."""
