@@ -106,12 +106,7 @@ class OnlineFeatureReader:
             FeatureNotOnlineError: A requested group is not online.
             SchemaMismatchError: `entity_rows` lacks a join key of a requested group.
         """
-        if isinstance(features, str):
-            raise InvalidFeatureReferenceError(
-                f"features must be a list of references; write features=[{features!r}]"
-            )
-        plan = self._plan(tuple(features), full_feature_names)
-        keys = _key_frame(entity_rows, plan.keys)
+        plan, keys = self._plan_and_keys(features, entity_rows, full_feature_names)
         # Columns are moved, never selected: on small frames each `select` or `rename` goes
         # through polars' query engine and costs more than the online store's lookup itself.
         columns = keys.get_columns()
@@ -140,12 +135,7 @@ class OnlineFeatureReader:
             FeatureNotOnlineError: A requested group is not online.
             SchemaMismatchError: `entity_rows` lacks a join key of a requested group.
         """
-        if isinstance(features, str):
-            raise InvalidFeatureReferenceError(
-                f"features must be a list of references; write features=[{features!r}]"
-            )
-        plan = self._plan(tuple(features), full_feature_names)
-        keys = _key_frame(entity_rows, plan.keys)
+        plan, keys = self._plan_and_keys(features, entity_rows, full_feature_names)
         if now is not None and now.tzinfo is None:
             raise NaiveTimestampError("now must be a timezone-aware datetime")
         elapsed = (dt.datetime.now(dt.UTC) if now is None else now) - EPOCH
@@ -173,6 +163,19 @@ class OnlineFeatureReader:
             times.append(stored)
             cutoffs.append(cutoff)
         return ServedFeatures(pl.DataFrame(columns), tuple(groups), tuple(times), tuple(cutoffs))
+
+    def _plan_and_keys(
+        self,
+        features: Iterable[str],
+        entity_rows: Sequence[Mapping[str, Any]] | Any,
+        full_feature_names: bool,
+    ) -> tuple[_Plan, pl.DataFrame]:
+        if isinstance(features, str):
+            raise InvalidFeatureReferenceError(
+                f"features must be a list of references; write features=[{features!r}]"
+            )
+        plan = self._plan(tuple(features), full_feature_names)
+        return plan, _key_frame(entity_rows, plan.keys)
 
     def invalidate(self) -> None:
         """Forget cached specs (after `apply` in this process)."""
