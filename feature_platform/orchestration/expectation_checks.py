@@ -7,11 +7,13 @@ check alone would judge the table, not what was about to be published. Like the 
 (`quality_checks`), a strict expectation is an ERROR check marked blocking (downstream assets do
 not auto-run while it fails) and a warn expectation a WARN one. A run writing several windows
 reports each check once: passed when every window passed, with the failing windows' counts
-and examples in its metadata.
+and examples in its metadata. A check executed on its own (the UI's "Execute") judges the
+newest window main holds, as it is stored: what was published, not what a write would publish.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
 
 import dagster as dg
@@ -19,11 +21,16 @@ import dagster as dg
 from feature_platform.offline_store.audit import (
     ExpectationReport,
     ExpectationResult,
+    audit_window,
     check_name,
     declared,
 )
+from feature_platform.offline_store.quality import newest_event_time
+from feature_platform.offline_store.window_counts import previous_week_rows
 from feature_platform.orchestration.metadata import metadata_value
-from feature_platform.specs import FeatureGroup
+from feature_platform.specs import PARTITION_WIDTH, FeatureGroup
+from feature_platform.store import FeatureStore
+from feature_platform.time_windows import TimeWindow
 
 MAX_LISTED_WINDOWS = 20
 
@@ -48,6 +55,21 @@ def expectation_check_specs(group: FeatureGroup, key: dg.AssetKey) -> list[dg.As
             )
         )
     return specs
+
+
+def audit_newest_stored_window(store: FeatureStore, group: FeatureGroup) -> list[ExpectationReport]:
+    """The newest partition window main holds, judged as stored (none: the table is empty)."""
+    table = store.table(group.name)
+    newest = newest_event_time(table)
+    if newest is None or not declared(group):
+        return []
+    assert isinstance(group.start, dt.datetime)  # normalised by the spec
+    width = PARTITION_WIDTH[group.partitioning]
+    start = group.start + ((newest - group.start) // width) * width
+    window = TimeWindow(start, start + width)
+    frame = store.read(group.name, window.start, window.end)
+    earlier = previous_week_rows(table, group, window)
+    return [audit_window(group, frame, window, previous_week_rows=earlier)]
 
 
 def expectation_check_results(

@@ -21,6 +21,7 @@ from feature_platform.offline_store.writes import WriteResult
 from feature_platform.orchestration.automation import after_upstream_updates
 from feature_platform.orchestration.completeness import InputCheck, check_inputs
 from feature_platform.orchestration.expectation_checks import (
+    audit_newest_stored_window,
     expectation_check_results,
     expectation_check_specs,
     expectation_metadata,
@@ -125,13 +126,15 @@ def build_feature_group_definitions(definition: FeatureGroupDefinition) -> dg.De
         config: FeatureRunConfig,
         feature_store: FeatureStoreResource,
     ) -> Iterator[dg.MaterializeResult[None] | dg.AssetCheckResult]:
-        if context.asset_key not in context.selected_asset_keys:
-            raise dg.Failure(
-                description=f"the expectation checks of {group.name!r} judge the rows a "
-                f"materialization writes: materialize features/{group.name} with them",
-                allow_retries=False,
-            )
         store = feature_store.get_store()
+        if (
+            feature_asset_key(group.name) not in context.selected_asset_keys
+        ):  # its checks executed alone
+            audits = audit_newest_stored_window(store, group)
+            yield from expectation_check_results(
+                feature_asset_key(group.name), audits, context.selected_asset_check_keys
+            )
+            return
         experiment = config.experiment or None
         # Creates or evolves the table (no data); in an experiment, only the experiment's spec.
         store.apply(group, experiment=experiment)
@@ -150,7 +153,7 @@ def build_feature_group_definitions(definition: FeatureGroupDefinition) -> dg.De
             | _experiment_metadata(experiment)
             | expectation_metadata(audits),
             check_results=expectation_check_results(
-                context.asset_key, audits, context.selected_asset_check_keys
+                feature_asset_key(group.name), audits, context.selected_asset_check_keys
             ),
         )
 
@@ -212,7 +215,7 @@ def _write_windows(
             if isinstance(refused.report, ExpectationReport):
                 audits.append(refused.report)
             yield from expectation_check_results(
-                context.asset_key, audits, context.selected_asset_check_keys
+                feature_asset_key(group.name), audits, context.selected_asset_check_keys
             )
             raise dg.Failure(description=str(refused), allow_retries=False) from refused
         audits += [result.expectations] if result.expectations else []

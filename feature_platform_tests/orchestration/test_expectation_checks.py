@@ -212,3 +212,34 @@ def test_a_run_of_several_windows_reports_each_check_once_and_stops_at_a_refused
     assert [f["window"][:11] for f in views.metadata["failures"].value] == ["[2026-11-04"]
     days = unbuffered_store(tmp_path / "home").read("page_stats").get_column("event_time").dt.date()
     assert sorted(days.unique().to_list()) == [dt.date(2026, 11, 2), dt.date(2026, 11, 3)]
+
+
+def test_checks_executed_alone_judge_the_newest_stored_window(
+    tmp_path: Path, instance: dg.DagsterInstance
+) -> None:
+    _land(tmp_path / "raw", "2026-11-02", users=3)
+    _land(tmp_path / "raw", "2026-11-03", users=2, kind="tv")  # warn: written, recorded
+    assert _materialize(tmp_path, "2026-11-02", instance, last="2026-11-03").success
+    before = unbuffered_store(tmp_path / "home").table("page_stats").metadata_location
+    source = ParquetSource(str(tmp_path / "raw"), partitioning="daily", start="2026-11-01")
+    definitions = build_definitions([FeatureGroupDefinition(GROUP, per_day, source)])
+
+    result = dg.materialize(  # the UI's "Execute" on the checks: no partition, no asset
+        [definitions.get_assets_def(KEY)],
+        selection=dg.AssetSelection.checks_for_assets(KEY),
+        resources={"feature_store": FeatureStoreResource(home=str(tmp_path / "home"))},
+        instance=instance,
+    )
+
+    assert result.success
+    assert not result.get_asset_materialization_events()
+    evaluations = _evaluations(result)
+    assert sorted(evaluations) == sorted(CHECKS)
+    assert evaluations["expect_views_in_range"].passed
+    kinds = evaluations["expect_kind_allowed_values"]
+    assert not kinds.passed
+    assert kinds.metadata["last_window"].value.startswith(
+        "[2026-11-03T00:00:00+00:00, 2026-11-04T00:00:00+00:00)"
+    )
+    store = unbuffered_store(tmp_path / "home")
+    assert store.table("page_stats").metadata_location == before  # nothing written
