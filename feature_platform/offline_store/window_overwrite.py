@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
 from pyiceberg.exceptions import CommitFailedException, ValidationException
@@ -38,6 +39,7 @@ from pyiceberg.table.snapshots import Operation
 from feature_platform.offline_store.guarded_append import refuse_if_write_committed, remove_unlanded
 from feature_platform.offline_store.iceberg_internals import (
     RacedCommits,
+    SnapshotCommit,
     all_rows_match,
     check_schema_compatible,
     commit_snapshot,
@@ -105,26 +107,10 @@ def overwrite_window(
     rows = data if kept is None else _concat(table, [data, kept])
     if not removed and rows.num_rows == 0:
         return False
-    if removed and rows.num_rows:
-        operation = Operation.OVERWRITE
-    elif removed:
-        operation = Operation.DELETE
-    else:
-        operation = Operation.APPEND
-    write_id = properties[write_id_property]
     written: list[DataFile] = []
     try:
-        with commit_snapshot(
-            table,
-            operation,
-            properties,
-            functools.partial(
-                refuse_window_conflicts,
-                window_filter=window_filter,
-                write_id_property=write_id_property,
-                write_id=write_id,
-            ),
-            branch=branch,
+        with _window_commit(
+            table, removed, rows.num_rows > 0, window_filter, properties, write_id_property, branch
         ) as commit:
             for data_file in removed:
                 commit.remove(data_file)
@@ -134,6 +120,30 @@ def overwrite_window(
         remove_unlanded(table, written)
         raise
     return True
+
+
+def _window_commit(
+    table: Table,
+    removed: list[DataFile],
+    adds: bool,
+    window_filter: BooleanExpression,
+    properties: dict[str, str],
+    write_id_property: str,
+    branch: str,
+) -> AbstractContextManager[SnapshotCommit]:
+    """The one snapshot of a window replace, named for what it does and validated against the
+    commits it races with (`refuse_window_conflicts`)."""
+    if removed and adds:
+        operation = Operation.OVERWRITE
+    else:
+        operation = Operation.DELETE if removed else Operation.APPEND
+    validation = functools.partial(
+        refuse_window_conflicts,
+        window_filter=window_filter,
+        write_id_property=write_id_property,
+        write_id=properties[write_id_property],
+    )
+    return commit_snapshot(table, operation, properties, validation, branch=branch)
 
 
 def scan_branch(table: Table, row_filter: BooleanExpression, branch: str) -> DataScan:
@@ -207,20 +217,8 @@ def swap_window_files(
     """
     if not removed and not added:
         return False
-    if removed and added:
-        operation = Operation.OVERWRITE
-    else:
-        operation = Operation.DELETE if removed else Operation.APPEND
-    with commit_snapshot(
-        table,
-        operation,
-        properties,
-        functools.partial(
-            refuse_window_conflicts,
-            window_filter=window_filter,
-            write_id_property=write_id_property,
-            write_id=properties[write_id_property],
-        ),
+    with _window_commit(
+        table, removed, bool(added), window_filter, properties, write_id_property, MAIN_BRANCH
     ) as commit:
         for data_file in removed:
             commit.remove(data_file)
