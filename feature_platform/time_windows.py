@@ -8,7 +8,7 @@ store exists to prevent.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from feature_platform.errors import InvalidWindowError
@@ -101,3 +101,15 @@ class TimeWindow:
 
     def __str__(self) -> str:
         return f"[{self.start.isoformat()}, {self.end.isoformat()})"
+
+
+def merge_adjacent(windows: Iterable[TimeWindow]) -> list[TimeWindow]:
+    """The windows sorted, with touching or overlapping ones merged: one scan per range (30
+    daily windows in a row read as one)."""
+    merged: list[TimeWindow] = []
+    for window in sorted(windows, key=lambda w: w.start):
+        if merged and merged[-1].end >= window.start:
+            merged[-1] = TimeWindow(merged[-1].start, max(merged[-1].end, window.end))
+        else:
+            merged.append(window)
+    return merged

@@ -23,7 +23,7 @@ from feature_platform.experiments.state import GroupExperiment, load_group_exper
 from feature_platform.offline_store.reads import scan_table
 from feature_platform.offline_store.writes import window_filter
 from feature_platform.specs import EVENT_TIME_COLUMN
-from feature_platform.time_windows import TimeWindow
+from feature_platform.time_windows import TimeWindow, merge_adjacent
 
 if TYPE_CHECKING:
     from feature_platform.store import FeatureStore
@@ -123,12 +123,7 @@ def _diff_group(part: GroupExperiment) -> list[FeatureDiff]:
 
 def _windows_filter(windows: tuple[TimeWindow, ...]) -> BooleanExpression:
     """The windows as one filter, adjacent windows merged (30 days are one range)."""
-    merged: list[TimeWindow] = []
-    for window in sorted(windows, key=lambda w: w.start):
-        if merged and merged[-1].end >= window.start:
-            merged[-1] = TimeWindow(merged[-1].start, max(merged[-1].end, window.end))
-        else:
-            merged.append(window)
+    merged = merge_adjacent(windows)
     expression = window_filter(EVENT_TIME_COLUMN, merged[0])
     for window in merged[1:]:
         expression = Or(expression, window_filter(EVENT_TIME_COLUMN, window))

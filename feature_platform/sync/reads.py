@@ -11,7 +11,7 @@ from pyiceberg.table import Table
 from feature_platform.offline_store.reads import scan_table
 from feature_platform.offline_store.schema import table_columns
 from feature_platform.specs import EVENT_TIME_COLUMN, FeatureGroup
-from feature_platform.time_windows import TimeWindow
+from feature_platform.time_windows import TimeWindow, merge_adjacent
 
 _UNBOUNDED_START = dt.datetime(1, 1, 2, tzinfo=dt.UTC)
 _UNBOUNDED_END = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)
@@ -40,12 +40,7 @@ def read_windows(
         columns: The columns to read; all of the group's by default.
     """
     wanted = columns or table_columns(group)
-    merged: list[TimeWindow] = []
-    for window in sorted(windows, key=lambda w: w.start):
-        if merged and merged[-1].end >= window.start:
-            merged[-1] = TimeWindow(merged[-1].start, max(merged[-1].end, window.end))
-        else:
-            merged.append(window)
+    merged = merge_adjacent(windows)
     frames = [
         scan_table(
             table,
