@@ -691,7 +691,9 @@ class FeatureStore:
                 entity_df,
                 features,
                 engine=engine,
-                options=(full_feature_names, timestamp_column, as_of),
+                full_feature_names=full_feature_names,
+                timestamp_column=timestamp_column,
+                as_of=as_of,
                 snowflake=snowflake,
                 duckdb=duckdb,
                 name=name,
@@ -714,14 +716,15 @@ class FeatureStore:
         features: Iterable[str],
         *,
         engine: Engine,
-        options: tuple[bool, str, AsOf | Mapping[str, AsOf] | None],
+        full_feature_names: bool,
+        timestamp_column: str,
+        as_of: AsOf | Mapping[str, AsOf] | None,
         snowflake: SnowflakeTarget | None,
         duckdb: DuckDBOptions | None,
         name: str,
     ) -> TrainingSet:
         from feature_platform.training.sql_retrieval import build_training_set_sql, plan_sql
 
-        full_feature_names, timestamp_column, as_of = options
         columns = None
         if snowflake is not None and snowflake.connection is not None:
             columns = snowflake.label_columns(entity_df)

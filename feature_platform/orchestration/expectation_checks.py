@@ -28,7 +28,8 @@ from feature_platform.offline_store.audit import (
 from feature_platform.offline_store.quality import newest_event_time
 from feature_platform.offline_store.window_counts import previous_week_rows
 from feature_platform.orchestration.metadata import metadata_value
-from feature_platform.specs import PARTITION_WIDTH, FeatureGroup
+from feature_platform.sources.base import partition_windows
+from feature_platform.specs import FeatureGroup
 from feature_platform.store import FeatureStore
 from feature_platform.time_windows import TimeWindow
 
@@ -63,10 +64,8 @@ def audit_newest_stored_window(store: FeatureStore, group: FeatureGroup) -> list
     newest = newest_event_time(table)
     if newest is None or not declared(group):
         return []
-    assert isinstance(group.start, dt.datetime)  # normalised by the spec
-    width = PARTITION_WIDTH[group.partitioning]
-    start = group.start + ((newest - group.start) // width) * width
-    window = TimeWindow(start, start + width)
+    instant = TimeWindow(newest, newest + dt.timedelta(microseconds=1))
+    window = next(partition_windows(group.partitioning, group.start_time, instant))
     frame = store.read(group.name, window.start, window.end)
     earlier = previous_week_rows(table, group, window)
     return [audit_window(group, frame, window, previous_week_rows=earlier)]
