@@ -8,7 +8,6 @@ package lives next to this file; `npm ci` installs it on first use.
 from __future__ import annotations
 
 import dataclasses
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,46 +22,30 @@ from feature_platform.online_store import (
     OnlineStore,
 )
 from feature_platform_tests.online_store.builders import dynamodb_settings
+from feature_platform_tests.online_store.dynalite_process import (
+    DynaliteUnavailableError,
+    dynalite_command,
+    installed_node,
+)
 from feature_platform_tests.online_store.scores import scores_group
 from feature_platform_tests.servers import free_port, wait_until_listening
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-DYNALITE = Path(__file__).resolve().parent / "dynalite"
-DYNALITE_CLI = DYNALITE / "node_modules" / "dynalite" / "cli.js"
-
 
 @pytest.fixture(scope="session")
 def dynalite_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A dynalite server on 127.0.0.1 for the whole session (in memory, fast table states)."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        pytest.fail("the DynamoDB tests need Node.js and npm on PATH to run dynalite")
-    if not DYNALITE_CLI.exists():
-        subprocess.run(
-            [npm, "ci", "--prefix", str(DYNALITE), "--no-audit", "--no-fund"],
-            check=True,
-            capture_output=True,
-            timeout=300,
-        )
+    try:
+        node = installed_node()
+    except DynaliteUnavailableError as missing:
+        pytest.fail(str(missing))
     port = free_port()
     log = tmp_path_factory.mktemp("dynalite") / "dynalite.log"
     with log.open("w") as output:
         process = subprocess.Popen(
-            [
-                node,
-                str(DYNALITE_CLI),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                # Tables stay CREATING/DELETING briefly, so the waits are exercised but quick.
-                "--createTableMs",
-                "20",
-                "--deleteTableMs",
-                "20",
-            ],
+            dynalite_command(node, port),
             stdout=output,
             stderr=subprocess.STDOUT,
         )

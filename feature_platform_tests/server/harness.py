@@ -10,7 +10,6 @@ import datetime as dt
 import http.client
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -23,11 +22,10 @@ from typing import Any
 import polars as pl
 
 from feature_platform import Entity, Feature, FeatureGroup, FeatureStore, StoreConfig
+from feature_platform_tests.online_store.dynalite_process import dynalite_command, installed_node
 from feature_platform_tests.servers import free_port, wait_until_listening
 
 BIN = Path(sys.executable).parent
-DYNALITE = Path(__file__).resolve().parents[1] / "online_store" / "dynalite"
-DYNALITE_CLI = DYNALITE / "node_modules" / "dynalite" / "cli.js"
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 USERS = 60  # u00..u49 live, u50..u59 past the ttl
 EXPIRED_FROM = 50
@@ -262,17 +260,7 @@ class Dynalite:
     """A dynalite server keeping its tables in a folder, so it can be stopped and restarted."""
 
     def __init__(self, folder: Path) -> None:
-        node, npm = shutil.which("node"), shutil.which("npm")
-        if node is None or npm is None:
-            raise RuntimeError("the DynamoDB tests need Node.js and npm on PATH to run dynalite")
-        if not DYNALITE_CLI.exists():
-            subprocess.run(
-                [npm, "ci", "--prefix", str(DYNALITE), "--no-audit", "--no-fund"],
-                check=True,
-                capture_output=True,
-                timeout=300,
-            )
-        self.node = node
+        self.node = installed_node()
         self.folder = folder
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
@@ -285,20 +273,7 @@ class Dynalite:
         log = self.folder.parent / f"{self.folder.name}.log"
         with log.open("a") as output:
             self.process = subprocess.Popen(
-                [
-                    self.node,
-                    str(DYNALITE_CLI),
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(self.port),
-                    "--path",
-                    str(self.folder),
-                    "--createTableMs",
-                    "20",
-                    "--deleteTableMs",
-                    "20",
-                ],
+                dynalite_command(self.node, self.port, self.folder),
                 stdout=output,
                 stderr=subprocess.STDOUT,
             )
